@@ -1,0 +1,811 @@
+// accelerator/level_cache.hpp — the two-level cache runtime.
+//
+// LevelCache<K, V, Loader, Local, Remote> puts an in-process L1 (Local) in front of a shared L2
+// (Remote) and a source of truth (Loader). Build one with LevelCacheBuilder (builder.hpp).
+//
+// Read path of get(key):  L1 fresh hit -> value (maybe schedules a background refresh)
+//                         L2 fresh hit -> value, L1 filled for min(local_ttl, L2's remaining TTL)
+//                         loader (one load per key at a time) -> value written to L2 and L1
+//                         load failed -> expired value within stale_grace, if allowed
+// Guarantees:
+//  * No stale resurrection: a load that began before a set/del/invalidation of the same key never
+//    writes its older value into this instance's L1 after that call returned (and removes what it
+//    wrote to L2 if the key changed meanwhile).
+//  * Fail-open (default): an L2 failure is counted and the call is served by L1 and the loader.
+//  * One call never waits for a loader longer than loader_timeout, even if the loader ignores
+//    cancellation.
+//
+// Thread-safety: every member may be called concurrently from any thread of any io_context.
+// LevelCache is a cheap handle: copies share one cache; the cache (and its invalidation
+// subscription) lives until the last copy is destroyed. Coroutines take their arguments by value.
+// REQUIRES: the Loader and backends are safe to call concurrently.
+#pragma once
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/strand.hpp>
+#include <asio/this_coro.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "accelerator/backend.hpp"
+#include "accelerator/codec.hpp"
+#include "accelerator/config.hpp"
+#include "accelerator/detail/deadline.hpp"
+#include "accelerator/detail/flight.hpp"
+#include "accelerator/detail/generations.hpp"
+#include "accelerator/detail/invalidation_message.hpp"
+#include "accelerator/detail/jitter.hpp"
+#include "accelerator/diagnostics.hpp"
+#include "accelerator/key_codec.hpp"
+#include "accelerator/loader.hpp"
+#include "accelerator/metrics.hpp"
+#include "accelerator/observability/otel.hpp"
+
+namespace accelerator {
+
+template <class K, class V, class L, class LB, class RB>
+class LevelCacheBuilder;
+
+template <class K, class V, class L, class LB, class RB>
+class LevelCache {
+ public:
+  using key_type = K;
+  using value_type = V;
+  using loader_type = L;
+  using local_backend_type = LB;
+  using remote_backend_type = RB;
+  using Value = std::optional<V>;  // nullopt = absent / "not found"
+  using ValueMap = std::unordered_map<K, Value>;
+
+  // Cache-first read. Absent (nullopt) when no layer has the key and the loader (if any) says
+  // "not found"; a cached "not found" marker is a hit that also returns nullopt.
+  asio::awaitable<CacheResult<Value>> get(K key, ReadOptions options = {}) {
+    auto self = state_;
+    co_return co_await self->get(std::move(key), options);
+  }
+
+  // One entry per distinct requested key. L1 first, then ONE L2 MGET for the rest, then ONE mload
+  // for what is still missing (keys another caller is already loading are waited for instead).
+  asio::awaitable<CacheResult<ValueMap>> mget(std::vector<K> keys, ReadOptions options = {}) {
+    auto self = state_;
+    co_return co_await self->mget(std::move(keys), options);
+  }
+
+  // Writes L2 then L1 and broadcasts an invalidation. nullopt stores a "not found" marker (or
+  // deletes the key when cache_null_value is off).
+  asio::awaitable<CacheResult<void>> set(K key, Value value) {
+    auto self = state_;
+    co_return co_await self->set_many({{std::move(key), std::move(value)}}, /*batch=*/false);
+  }
+
+  // Like set for many keys: one L2 round trip for all of them.
+  asio::awaitable<CacheResult<void>> mset(std::vector<std::pair<K, Value>> entries) {
+    auto self = state_;
+    co_return co_await self->set_many(std::move(entries), /*batch=*/true);
+  }
+  asio::awaitable<CacheResult<void>> mset(std::unordered_map<K, Value> entries) {
+    return mset(std::vector<std::pair<K, Value>>(entries.begin(), entries.end()));
+  }
+
+  // Removes the key from L2 and L1 and broadcasts an invalidation. Absent keys are not an error.
+  asio::awaitable<CacheResult<void>> del(K key) {
+    auto self = state_;
+    co_return co_await self->del_many({std::move(key)}, /*batch=*/false);
+  }
+
+  asio::awaitable<CacheResult<void>> mdel(std::vector<K> keys) {
+    auto self = state_;
+    co_return co_await self->del_many(std::move(keys), /*batch=*/true);
+  }
+
+  // Loads `keys` in chunks of warmup_batch_size (one mget each) and returns how many of them now
+  // hold a real value. Does nothing (returns 0) unless warmup_enabled.
+  asio::awaitable<CacheResult<std::size_t>> warmup(std::vector<K> keys) {
+    auto self = state_;
+    co_return co_await self->warmup(std::move(keys));
+  }
+
+  // The L1 entry for `key`, fresh or expired-but-retained, without touching L2, the loader or
+  // the metrics. nullopt when L1 holds nothing (or the mode has no L1).
+  std::optional<StoredEntry<V>> peek(const K& key) const { return state_->peek(key); }
+
+  // The string backends see for `key` ("<escaped area>:<key>"), or an InvalidKey error.
+  CacheResult<std::string> encode_key(const K& key) const { return state_->encode(key); }
+
+  const CacheConfig& config() const noexcept { return state_->config; }
+  CacheMetricsSnapshot metrics_snapshot() const { return state_->metrics.snapshot(); }
+  CacheDiagnosticSnapshot diagnostic_snapshot() const { return state_->diagnostics(); }
+  std::vector<OtelMetricPoint> otel_metric_points() const {
+    return to_otel_points(state_->config.area, state_->metrics.snapshot());
+  }
+
+  // The backends, e.g. to inspect L1 in tests. nullptr when not supplied.
+  LB* local_backend() noexcept { return state_->local ? &*state_->local : nullptr; }
+  RB* remote_backend() noexcept { return state_->remote ? &*state_->remote : nullptr; }
+
+ private:
+  friend class LevelCacheBuilder<K, V, L, LB, RB>;
+  struct State;
+
+  // Stops background work when the last handle goes away (tasks hold State, not Lifetime).
+  struct Lifetime {
+    std::shared_ptr<State> state;
+    ~Lifetime() { state->shutdown(); }
+  };
+
+  explicit LevelCache(std::shared_ptr<State> state)
+      : lifetime_(std::make_shared<Lifetime>(Lifetime{state})), state_(std::move(state)) {}
+
+  std::shared_ptr<Lifetime> lifetime_;
+  std::shared_ptr<State> state_;
+
+  using LoadResult = CacheResult<Value>;
+  using FlightPtr = typename detail::FlightTable<LoadResult>::FlightPtr;
+
+  // A decoded L2 value.
+  struct RemoteValue {
+    Value value;
+    UnixTime expire_at;
+  };
+
+  struct State : std::enable_shared_from_this<State> {
+    CacheConfig config;
+    std::string key_namespace;  // escaped area
+    std::shared_ptr<const Clock> clock;
+    std::optional<LB> local;
+    std::optional<RB> remote;
+    std::optional<L> loader;
+    std::function<std::string(const K&)> key_converter;  // empty: KeyCodec<K>
+    CacheMetrics metrics;
+    detail::GenerationTable generations;
+    detail::FlightTable<LoadResult> flights;
+    std::string instance_id = detail::new_instance_id();
+    std::optional<std::string> channel;  // set when this instance subscribes or publishes
+    std::shared_ptr<Subscription> subscription;
+
+    bool l1() const noexcept { return config.uses_local() && local.has_value(); }
+    bool l2() const noexcept { return config.uses_remote() && remote.has_value(); }
+    bool fail_closed() const noexcept { return config.remote_failure_policy == RemoteFailurePolicy::FailClosed; }
+    bool publishes() const noexcept { return config.broadcast_invalidation && l2() && channel.has_value(); }
+
+    void shutdown() {
+      if (subscription) subscription->stop();
+    }
+
+    // ---------------------------------------------------------------- keys and entries
+
+    CacheResult<std::string> encode(const K& key) const {
+      std::string encoded;
+      if (key_converter) {
+        encoded = key_converter(key);
+      } else if constexpr (EncodableKey<K>) {
+        encoded = KeyCodec<K>::encode(key);
+      }
+      if (encoded.empty()) return fail(CacheError::invalid_key("key encodes to an empty string"));
+      if (encoded.size() > config.max_key_bytes) {
+        return fail(CacheError::invalid_key("encoded key is " + std::to_string(encoded.size()) +
+                                            " bytes, over max_key_bytes=" + std::to_string(config.max_key_bytes)));
+      }
+      return join_key(key_namespace, encoded);
+    }
+
+    std::chrono::milliseconds stale_extension() const noexcept {
+      return config.stale_on_error ? config.stale_grace : std::chrono::milliseconds::zero();
+    }
+
+    // L1 entry living `ttl` from now (already jittered / capped by the caller).
+    StoredEntry<V> local_entry(Value value, std::chrono::milliseconds ttl) const {
+      StoredEntry<V> entry;
+      entry.value = std::move(value);
+      entry.expire_at = clock->now() + ttl;
+      entry.stale_until = entry.expire_at + stale_extension();
+      return entry;
+    }
+
+    std::chrono::milliseconds local_ttl_for(const Value& value) const {
+      return detail::jittered_ttl(value ? config.local_ttl : config.null_ttl, config.ttl_jitter_ratio);
+    }
+
+    bool stores(const Value& value) const noexcept { return value.has_value() || config.cache_null_value; }
+
+    // Writes the value (or its removal) to L1. Caller holds whatever ordering guarantee it needs.
+    void put_local(const std::string& ekey, const Value& value, std::optional<std::chrono::milliseconds> cap = {}) {
+      if (!stores(value)) {
+        local->del(ekey);
+        return;
+      }
+      auto ttl = local_ttl_for(value);
+      if (cap && *cap < ttl) ttl = *cap;
+      local->set(ekey, local_entry(value, ttl));
+    }
+
+    // The L2 write for a value: envelope with its logical expiry, Redis TTL extended by the grace.
+    RemoteWrite remote_write(const std::string& ekey, const Value& value) const {
+      const auto ttl = detail::jittered_ttl(value ? config.remote_ttl : config.null_ttl, config.ttl_jitter_ratio);
+      const UnixTime expire_at = clock->unix_now() + ttl;
+      return RemoteWrite{ekey, encode_envelope<V>(value, expire_at), ttl + stale_extension()};
+    }
+
+    CacheResult<RemoteValue> decode_remote(std::string_view bytes) const {
+      auto envelope = decode_envelope(bytes);
+      if (!envelope) return fail(envelope.error());
+      RemoteValue out{std::nullopt, envelope->expire_at};
+      if (!envelope->is_null) {
+        auto value = ValueCodec<V>::decode(envelope->payload);
+        if (!value) return fail(value.error());
+        out.value = std::move(*value);
+      }
+      return out;
+    }
+
+    // Fills L1 from an L2 hit, for no longer than the L2 entry has left, unless the key changed
+    // since `generation` was taken (before the L2 read).
+    void fill_local(const std::string& ekey, const RemoteValue& hit, detail::GenerationTable::Generation generation) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(hit.expire_at - clock->unix_now());
+      if (left <= std::chrono::milliseconds::zero()) return;
+      generations.write_if_unchanged(ekey, generation, [&] { put_local(ekey, hit.value, left); });
+    }
+
+    // Counts an L2 failure; returns the error to hand to the caller under FailClosed.
+    std::optional<CacheError> remote_failed(const CacheError& error) {
+      metrics.remote_errors.add();
+      if (fail_closed()) return error;
+      return std::nullopt;
+    }
+
+    // ---------------------------------------------------------------- get
+
+    asio::awaitable<CacheResult<Value>> get(K key, ReadOptions options) {
+      auto ekey = encode(key);
+      if (!ekey) {
+        metrics.get_errors.add();
+        co_return fail(ekey.error());
+      }
+      std::optional<Value> stale;  // an expired value still inside its grace period
+      if (l1()) {
+        if (auto entry = local->get(*ekey)) {
+          const TimePoint now = clock->now();
+          if (entry->fresh_at(now)) {
+            metrics.local_hit.add();
+            if (config.refresh_ahead && !options.disable_load && loader &&
+                entry->expire_at - now <= config.refresh_ahead_window) {
+              start_refresh(co_await asio::this_coro::executor, key, *ekey);
+            }
+            co_return std::move(entry->value);
+          }
+          stale.emplace(std::move(entry->value));
+        }
+        metrics.local_miss.add();
+      }
+      if (l2()) {
+        const auto generation = generations.snapshot(*ekey);
+        auto read = co_await remote->get(*ekey);
+        if (!read) {
+          if (auto error = remote_failed(read.error())) {
+            metrics.get_errors.add();
+            co_return fail(*error);
+          }
+        } else if (*read) {
+          auto hit = decode_remote(**read);
+          if (!hit) {
+            metrics.remote_corrupt.add();  // a miss; the load below overwrites it
+          } else if (clock->unix_now() < hit->expire_at) {
+            metrics.remote_hit.add();
+            if (l1()) fill_local(*ekey, *hit, generation);
+            co_return std::move(hit->value);
+          } else if (!stale) {
+            stale.emplace(std::move(hit->value));
+          }
+          metrics.remote_miss.add();
+        } else {
+          metrics.remote_miss.add();
+        }
+      }
+      if (options.disable_load || !loader) co_return Value{};
+      auto loaded = co_await load_one(key, *ekey);
+      if (loaded) co_return std::move(*loaded);
+      if (stale && config.stale_on_error && options.allow_stale) {
+        metrics.stale_fallback.add();
+        co_return std::move(*stale);
+      }
+      metrics.get_errors.add();
+      co_return fail(loaded.error());
+    }
+
+    // ---------------------------------------------------------------- single-key load
+
+    asio::awaitable<LoadResult> load_one(const K& key, const std::string& ekey) {
+      auto executor = co_await asio::this_coro::executor;
+      FlightPtr flight;
+      bool leader = true;
+      if (config.penetration_protect) {
+        std::tie(flight, leader) = flights.join_or_lead(ekey);
+      } else {
+        flight = std::make_shared<detail::Flight<LoadResult>>();
+      }
+      if (leader) {
+        spawn_load(executor, key, ekey, flight, /*registered=*/config.penetration_protect, /*refresh=*/false);
+      } else {
+        metrics.singleflight_coalesced.add();
+      }
+      co_return co_await flight->wait();
+    }
+
+    // One refresh per key at a time: a key with any load running is left alone.
+    void start_refresh(const asio::any_io_executor& executor, const K& key, const std::string& ekey) {
+      auto [flight, leader] = flights.join_or_lead(ekey);
+      if (leader) spawn_load(executor, key, ekey, flight, /*registered=*/true, /*refresh=*/true);
+    }
+
+    // The load runs on its own strand, detached from every caller.
+    void spawn_load(const asio::any_io_executor& executor, const K& key, const std::string& ekey, FlightPtr flight,
+                    bool registered, bool refresh) {
+      asio::co_spawn(asio::make_strand(executor),
+                     run_load(this->shared_from_this(), key, ekey, std::move(flight), registered, refresh),
+                     asio::detached);
+    }
+
+    static asio::awaitable<void> run_load(std::shared_ptr<State> self, K key, std::string ekey, FlightPtr flight,
+                                          bool registered, bool refresh) {
+      State& s = *self;
+      const auto generation = s.generations.snapshot(ekey);
+      s.metrics.load_total.add();
+      s.metrics.load_keys.add();
+      if (refresh) s.metrics.refresh_attempts.add();
+      auto outcome = co_await detail::run_with_deadline<Value>(
+          [self, key]() { return self->loader->load(key); }, s.config.loader_timeout);
+      LoadResult result = Value{};
+      if (!outcome) {
+        s.metrics.load_timeout.add();
+        result = fail(CacheError::timeout("loader"));
+      } else if (!*outcome) {
+        s.metrics.load_error.add();
+        result = fail(outcome->error());
+      } else {
+        s.metrics.load_success.add();
+        auto written = co_await s.write_back({ekey}, {**outcome}, {generation});
+        if (written) {
+          result = std::move(**outcome);
+        } else {
+          result = fail(written.error());
+        }
+      }
+      if (refresh) (result ? s.metrics.refresh_success : s.metrics.refresh_failures).add();
+      if (registered) s.flights.release(ekey, flight);
+      flight->complete(std::move(result));
+    }
+
+    // Writes loaded values to L2 (one round trip) and L1, skipping every key written or deleted
+    // since its generation was taken. A key whose generation moved while the L2 write was in
+    // flight is deleted again from L2 so the older value does not linger there either.
+    asio::awaitable<CacheResult<void>> write_back(std::vector<std::string> ekeys, std::vector<Value> values,
+                                                  std::vector<detail::GenerationTable::Generation> generations_at_start) {
+      std::vector<std::size_t> live;
+      for (std::size_t i = 0; i < ekeys.size(); ++i) {
+        if (generations.snapshot(ekeys[i]) == generations_at_start[i]) {
+          live.push_back(i);
+        } else {
+          metrics.load_discarded.add();
+        }
+      }
+      if (live.empty()) co_return CacheResult<void>{};
+      if (l2()) {
+        std::vector<RemoteWrite> writes;
+        std::vector<std::string> deletes;
+        for (auto i : live) {
+          if (stores(values[i])) {
+            writes.push_back(remote_write(ekeys[i], values[i]));
+          } else {
+            deletes.push_back(ekeys[i]);
+          }
+        }
+        auto stored = co_await remote_store(std::move(writes), std::move(deletes));
+        if (!stored) {
+          if (auto error = remote_failed(stored.error())) co_return fail(*error);
+        }
+        std::vector<std::string> superseded;
+        std::erase_if(live, [&](std::size_t i) {
+          if (generations.snapshot(ekeys[i]) == generations_at_start[i]) return false;
+          superseded.push_back(ekeys[i]);
+          metrics.load_discarded.add();
+          return true;
+        });
+        if (!superseded.empty() && stored) {
+          auto undone = superseded.size() == 1 ? co_await remote->del(superseded.front())
+                                               : co_await remote->mdel(superseded);
+          if (!undone) metrics.remote_errors.add();
+        }
+      }
+      if (l1()) {
+        for (auto i : live) {
+          const bool wrote = generations.write_if_unchanged(ekeys[i], generations_at_start[i],
+                                                            [&] { put_local(ekeys[i], values[i]); });
+          if (!wrote) metrics.load_discarded.add();
+        }
+      }
+      co_return CacheResult<void>{};
+    }
+
+    // One L2 round trip for the writes (set or mset) and one for the deletes, if any.
+    asio::awaitable<CacheResult<void>> remote_store(std::vector<RemoteWrite> writes, std::vector<std::string> deletes) {
+      if (writes.size() == 1) {
+        auto r = co_await remote->set(writes.front().key, writes.front().bytes, writes.front().ttl);
+        if (!r) co_return r;
+      } else if (!writes.empty()) {
+        auto r = co_await remote->mset(writes);
+        if (!r) co_return r;
+      }
+      if (deletes.size() == 1) co_return co_await remote->del(deletes.front());
+      if (!deletes.empty()) co_return co_await remote->mdel(deletes);
+      co_return CacheResult<void>{};
+    }
+
+    // ---------------------------------------------------------------- mget / warmup
+
+    asio::awaitable<CacheResult<ValueMap>> mget(std::vector<K> keys, ReadOptions options) {
+      ValueMap result;
+      std::vector<K> unique;
+      std::vector<std::string> ekeys;
+      {
+        std::unordered_set<K> seen;
+        for (auto& key : keys) {
+          if (!seen.insert(key).second) continue;
+          auto ekey = encode(key);
+          if (!ekey) {
+            metrics.mget_errors.add();
+            co_return fail(ekey.error());
+          }
+          unique.push_back(std::move(key));
+          ekeys.push_back(std::move(*ekey));
+        }
+      }
+      if (unique.empty()) co_return result;
+      const std::size_t n = unique.size();
+      std::vector<std::optional<Value>> stale(n);
+      std::vector<std::size_t> missing;
+      auto executor = co_await asio::this_coro::executor;
+
+      if (l1()) {
+        const TimePoint now = clock->now();
+        for (std::size_t i = 0; i < n; ++i) {
+          if (auto entry = local->get(ekeys[i])) {
+            if (entry->fresh_at(now)) {
+              metrics.local_hit.add();
+              if (config.refresh_ahead && !options.disable_load && loader &&
+                  entry->expire_at - now <= config.refresh_ahead_window) {
+                start_refresh(executor, unique[i], ekeys[i]);
+              }
+              result.emplace(unique[i], std::move(entry->value));
+              continue;
+            }
+            stale[i].emplace(std::move(entry->value));
+          }
+          metrics.local_miss.add();
+          missing.push_back(i);
+        }
+      } else {
+        for (std::size_t i = 0; i < n; ++i) missing.push_back(i);
+      }
+
+      if (l2() && !missing.empty()) {
+        std::vector<std::string> request;
+        std::vector<detail::GenerationTable::Generation> generations_before;
+        for (auto i : missing) {
+          request.push_back(ekeys[i]);
+          generations_before.push_back(generations.snapshot(ekeys[i]));
+        }
+        auto read = co_await remote->mget(request);
+        if (!read) {
+          if (auto error = remote_failed(read.error())) {
+            metrics.mget_errors.add();
+            co_return fail(*error);
+          }
+        } else {
+          std::vector<std::size_t> still_missing;
+          const UnixTime unix_now = clock->unix_now();
+          for (std::size_t j = 0; j < missing.size(); ++j) {
+            const std::size_t i = missing[j];
+            auto& slot = j < read->size() ? (*read)[j] : std::optional<std::string>{};
+            if (slot) {
+              auto hit = decode_remote(*slot);
+              if (!hit) {
+                metrics.remote_corrupt.add();
+              } else if (unix_now < hit->expire_at) {
+                metrics.remote_hit.add();
+                if (l1()) fill_local(ekeys[i], *hit, generations_before[j]);
+                result.emplace(unique[i], std::move(hit->value));
+                continue;
+              } else if (!stale[i]) {
+                stale[i].emplace(std::move(hit->value));
+              }
+            }
+            metrics.remote_miss.add();
+            still_missing.push_back(i);
+          }
+          missing = std::move(still_missing);
+        }
+      }
+
+      if (missing.empty() || options.disable_load || !loader) {
+        for (auto i : missing) result.emplace(unique[i], Value{});
+        co_return result;
+      }
+
+      // Join loads already running for some keys; lead one batch load for the rest.
+      std::vector<std::pair<std::size_t, FlightPtr>> waits;
+      std::vector<K> lead_keys;
+      std::vector<std::string> lead_ekeys;
+      std::vector<FlightPtr> lead_flights;
+      for (auto i : missing) {
+        FlightPtr flight;
+        bool leader = true;
+        if (config.penetration_protect) {
+          std::tie(flight, leader) = flights.join_or_lead(ekeys[i]);
+        } else {
+          flight = std::make_shared<detail::Flight<LoadResult>>();
+        }
+        if (leader) {
+          lead_keys.push_back(unique[i]);
+          lead_ekeys.push_back(ekeys[i]);
+          lead_flights.push_back(flight);
+        } else {
+          metrics.singleflight_coalesced.add();
+        }
+        waits.emplace_back(i, std::move(flight));
+      }
+      if (!lead_keys.empty()) {
+        asio::co_spawn(asio::make_strand(executor),
+                       run_batch_load(this->shared_from_this(), std::move(lead_keys), std::move(lead_ekeys),
+                                      std::move(lead_flights), config.penetration_protect),
+                       asio::detached);
+      }
+      std::optional<CacheError> first_error;
+      for (auto& [i, flight] : waits) {
+        auto loaded = co_await flight->wait();
+        if (loaded) {
+          result.emplace(unique[i], std::move(*loaded));
+        } else if (stale[i] && config.stale_on_error && options.allow_stale) {
+          metrics.stale_fallback.add();
+          result.emplace(unique[i], std::move(*stale[i]));
+        } else if (!first_error) {
+          first_error = loaded.error();
+        }
+      }
+      if (first_error) {
+        metrics.mget_errors.add();
+        co_return fail(*first_error);
+      }
+      co_return result;
+    }
+
+    static asio::awaitable<void> run_batch_load(std::shared_ptr<State> self, std::vector<K> keys,
+                                                std::vector<std::string> ekeys, std::vector<FlightPtr> batch,
+                                                bool registered) {
+      State& s = *self;
+      std::vector<detail::GenerationTable::Generation> generations_at_start;
+      for (auto& ekey : ekeys) generations_at_start.push_back(s.generations.snapshot(ekey));
+      s.metrics.load_total.add();
+      s.metrics.load_keys.add(keys.size());
+      auto outcome = co_await detail::run_with_deadline<LoadedMap<K, V>>(
+          [self, keys]() { return self->loader->mload(keys); }, s.config.loader_timeout);
+      std::vector<LoadResult> results;
+      if (!outcome || !*outcome) {
+        CacheError error = outcome ? outcome->error() : CacheError::timeout("loader");
+        (outcome ? s.metrics.load_error : s.metrics.load_timeout).add();
+        results.assign(keys.size(), fail(error));
+      } else {
+        s.metrics.load_success.add();
+        auto& loaded = **outcome;
+        std::vector<std::string> write_keys;
+        std::vector<Value> write_values;
+        std::vector<detail::GenerationTable::Generation> write_generations;
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+          auto it = loaded.find(keys[i]);
+          const bool omitted = it == loaded.end();
+          Value value = omitted ? Value{} : std::move(it->second);
+          if (!omitted || s.config.cache_omitted_batch_keys) {
+            write_keys.push_back(ekeys[i]);
+            write_values.push_back(value);
+            write_generations.push_back(generations_at_start[i]);
+          }
+          results.emplace_back(std::move(value));
+        }
+        auto written = co_await s.write_back(std::move(write_keys), std::move(write_values), std::move(write_generations));
+        if (!written) results.assign(keys.size(), fail(written.error()));
+      }
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (registered) s.flights.release(ekeys[i], batch[i]);
+        batch[i]->complete(std::move(results[i]));
+      }
+    }
+
+    asio::awaitable<CacheResult<std::size_t>> warmup(std::vector<K> keys) {
+      if (!config.warmup_enabled || keys.empty()) co_return std::size_t{0};
+      std::size_t cached = 0;
+      for (std::size_t begin = 0; begin < keys.size(); begin += config.warmup_batch_size) {
+        const std::size_t end = std::min(keys.size(), begin + config.warmup_batch_size);
+        std::vector<K> chunk(keys.begin() + begin, keys.begin() + end);
+        auto loaded = co_await mget(std::move(chunk), ReadOptions{});
+        if (!loaded) {
+          metrics.warmup_errors.add();
+          co_return fail(loaded.error());
+        }
+        for (auto& [key, value] : *loaded) cached += value.has_value() ? 1 : 0;
+      }
+      co_return cached;
+    }
+
+    // ---------------------------------------------------------------- writes and deletes
+
+    asio::awaitable<CacheResult<void>> set_many(std::vector<std::pair<K, Value>> entries, bool batch) {
+      auto& errors = batch ? metrics.mset_errors : metrics.set_errors;
+      // Last write wins for keys that encode alike.
+      std::vector<std::string> ekeys;
+      std::vector<Value> values;
+      {
+        std::unordered_map<std::string, std::size_t> position;
+        for (auto& [key, value] : entries) {
+          auto ekey = encode(key);
+          if (!ekey) {
+            errors.add();
+            co_return fail(ekey.error());
+          }
+          auto [it, inserted] = position.try_emplace(*ekey, ekeys.size());
+          if (inserted) {
+            ekeys.push_back(std::move(*ekey));
+            values.push_back(std::move(value));
+          } else {
+            values[it->second] = std::move(value);
+          }
+        }
+      }
+      if (ekeys.empty()) co_return CacheResult<void>{};
+      for (auto& ekey : ekeys) {
+        generations.bump(ekey);
+        flights.forget(ekey);
+      }
+      if (l2()) {
+        std::vector<RemoteWrite> writes;
+        std::vector<std::string> deletes;
+        for (std::size_t i = 0; i < ekeys.size(); ++i) {
+          if (stores(values[i])) {
+            writes.push_back(remote_write(ekeys[i], values[i]));
+          } else {
+            deletes.push_back(ekeys[i]);
+          }
+        }
+        auto stored = co_await remote_store(std::move(writes), std::move(deletes));
+        if (!stored) {
+          if (auto error = remote_failed(stored.error())) {
+            errors.add();
+            co_return fail(*error);
+          }
+        }
+      }
+      if (l1()) {
+        for (std::size_t i = 0; i < ekeys.size(); ++i) {
+          generations.bump_and_write(ekeys[i], [&] { put_local(ekeys[i], values[i]); });
+        }
+      }
+      co_await publish(ekeys);
+      co_return CacheResult<void>{};
+    }
+
+    asio::awaitable<CacheResult<void>> del_many(std::vector<K> keys, bool batch) {
+      auto& errors = batch ? metrics.mdel_errors : metrics.del_errors;
+      std::vector<std::string> ekeys;
+      {
+        std::unordered_set<std::string> seen;
+        for (auto& key : keys) {
+          auto ekey = encode(key);
+          if (!ekey) {
+            errors.add();
+            co_return fail(ekey.error());
+          }
+          if (seen.insert(*ekey).second) ekeys.push_back(std::move(*ekey));
+        }
+      }
+      if (ekeys.empty()) co_return CacheResult<void>{};
+      for (auto& ekey : ekeys) {
+        generations.bump(ekey);
+        flights.forget(ekey);
+      }
+      if (l2()) {
+        auto removed = co_await remote_store({}, ekeys);
+        if (!removed) {
+          if (auto error = remote_failed(removed.error())) {
+            errors.add();
+            co_return fail(*error);
+          }
+        }
+      }
+      if (l1()) {
+        for (auto& ekey : ekeys) generations.bump_and_write(ekey, [&] { local->del(ekey); });
+      }
+      co_await publish(ekeys);
+      co_return CacheResult<void>{};
+    }
+
+    // Tells other instances to drop these keys from their L1. A failed publish is counted, not
+    // returned: the write itself succeeded, and the other instances' copies still expire.
+    asio::awaitable<void> publish(const std::vector<std::string>& ekeys) {
+      if (!publishes()) co_return;
+      for (auto& message :
+           detail::encode_invalidation_batches(instance_id, config.area, ekeys, config.invalidation_batch_max_keys)) {
+        metrics.invalidation_publish.add();
+        auto sent = co_await remote->publish(*channel, message);
+        if (!sent) metrics.invalidation_publish_failures.add();
+      }
+    }
+
+    // ---------------------------------------------------------------- invalidation receive
+
+    void on_invalidation(std::string_view payload) {
+      auto message = detail::decode_invalidation(payload);
+      if (!message) {
+        metrics.invalidation_receive_failures.add();
+        return;
+      }
+      if (message->origin == instance_id) {
+        metrics.invalidation_self_ignored.add();
+        return;
+      }
+      if (message->area != config.area) return;  // another deployment sharing the channel
+      for (auto& ekey : message->keys) {
+        flights.forget(ekey);
+        if (l1()) {
+          generations.bump_and_write(ekey, [&] { local->del(ekey); });
+        } else {
+          generations.bump(ekey);
+        }
+      }
+      metrics.invalidation_receive.add();
+    }
+
+    // Messages may have been lost: nothing in L1 can be trusted to be current.
+    void on_invalidation_gap() {
+      generations.bump_all();
+      if (l1()) local->clear();
+      metrics.invalidation_gap_clears.add();
+    }
+
+    // ---------------------------------------------------------------- inspection
+
+    std::optional<StoredEntry<V>> peek(const K& key) const {
+      if (!l1()) return std::nullopt;
+      auto ekey = encode(key);
+      if (!ekey) return std::nullopt;
+      return const_cast<LB&>(*local).get(*ekey);
+    }
+
+    CacheDiagnosticSnapshot diagnostics() const {
+      CacheDiagnosticSnapshot d;
+      d.config = config;
+      d.metrics = metrics.snapshot();
+      d.local_backend_ready = l1();
+      d.remote_backend_ready = l2();
+      d.loader_configured = loader.has_value();
+      d.invalidation_listener_started = subscription != nullptr;
+      d.invalidation_listener_active = subscription && subscription->active();
+      d.invalidation_channel = channel;
+      d.instance_id = instance_id;
+      d.inflight_loads = flights.size();
+      if (l1()) d.local = local->stats();
+      if constexpr (requires(const RB& r) {
+                      { r.health() } -> std::same_as<RemoteHealth>;
+                    }) {
+        if (l2()) d.remote = remote->health();
+      }
+      return d;
+    }
+  };
+};
+
+}  // namespace accelerator
