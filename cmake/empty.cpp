@@ -1,0 +1,1 @@
+// Keeps support libraries valid when a folder has no sources yet.
