@@ -22,3 +22,14 @@ if(ACCELERATOR_WITH_OTLP)
   target_compile_definitions(accelerator_private_deps INTERFACE ACCELERATOR_WITH_OTLP=1)
   string(APPEND ACCELERATOR_CONFIG_EXTRA_DEPENDENCIES "find_dependency(CURL)\n")
 endif()
+
+# The Redis L2 (src/redis/): hiredis as the RESP2 parser only, OpenSSL for rediss:// (asio::ssl).
+find_package(OpenSSL REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET GLOBAL hiredis)
+target_link_libraries(accelerator_private_deps INTERFACE PkgConfig::HIREDIS OpenSSL::SSL OpenSSL::Crypto)
+# Consumers of the installed static library must find the same targets (acceleratorConfig.cmake).
+string(APPEND ACCELERATOR_CONFIG_EXTRA_DEPENDENCIES
+       "find_dependency(OpenSSL)\n"
+       "find_dependency(PkgConfig)\n"
+       "pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET GLOBAL hiredis)\n")

@@ -1,0 +1,77 @@
+// accelerator/remote/detail/pipeline.hpp — the request multiplexer of one Redis connection.
+//
+// Internal (sans-I/O). Requests are queued in issue order; the writer takes every queued request
+// at once (one socket write for all of them: auto-pipelining) and replies are matched FIFO, since
+// Redis answers a connection's commands in order. A request may carry several commands (mset is
+// N SETs); it completes after its last reply, with an Array of the replies.
+// Deadlines: every request gets `now + timeout` when pushed with the connection's single timeout,
+// so deadlines never decrease along the queue and the front always expires first. That lets a
+// connection use ONE timer for all of its requests.
+// Invariants: the first `written()` requests are on the wire (awaiting replies), the rest are
+// not. A written request that expires can no longer be matched safely (its reply may still
+// come), so expire() reports it and the connection must be reset.
+// Reentrancy: completions run after the request left the queue, so a completion may push new
+// requests into the same pipeline.
+// Thread-safety: none; one pipeline belongs to one connection strand.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "accelerator/error.hpp"
+#include "accelerator/remote/detail/resp.hpp"
+
+namespace accelerator::remote::detail {
+
+using Completion = std::move_only_function<void(CacheResult<RespValue>)>;
+using TimePoint = std::chrono::steady_clock::time_point;
+
+struct PipelineRequest {
+  std::string bytes;          // encoded commands
+  std::size_t commands = 1;   // replies expected
+  std::string_view what;      // for error texts, e.g. "GET" (static storage)
+  TimePoint deadline{};
+  Completion done;
+};
+
+class Pipeline {
+ public:
+  void push(PipelineRequest request) { queue_.push_back(std::move(request)); }
+
+  std::size_t size() const noexcept { return queue_.size(); }
+  std::size_t written() const noexcept { return written_; }
+  bool has_unwritten() const noexcept { return written_ < queue_.size(); }
+
+  // Appends the bytes of every unwritten request to `out`, marks them written, returns how many.
+  std::size_t take_writes(std::string& out);
+
+  // Routes one reply to the oldest written request. Returns false when no request awaits a reply
+  // (a protocol violation: the connection must be reset).
+  bool on_reply(RespValue reply);
+
+  std::optional<TimePoint> next_deadline() const {
+    if (queue_.empty()) return std::nullopt;
+    return queue_.front().deadline;
+  }
+
+  // Fails every request whose deadline is <= now with Timeout("redis <what>"). Returns true when
+  // one of them had been written (the connection must then be reset with fail_written()).
+  bool expire(TimePoint now);
+
+  // Fails the written requests (connection lost); unwritten ones stay for the next connection.
+  void fail_written(const CacheError& error);
+  // Fails everything.
+  void fail_all(const CacheError& error);
+
+ private:
+  std::deque<PipelineRequest> queue_;
+  std::size_t written_ = 0;
+  std::vector<RespValue> partial_;  // replies gathered so far for the front request
+};
+
+}  // namespace accelerator::remote::detail

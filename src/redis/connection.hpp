@@ -1,0 +1,142 @@
+// src/redis/connection.hpp — one auto-pipelined Redis connection, the command router, and the
+// Pub/Sub subscriber. Internal to the library.
+//
+// Connection: owns a socket (TCP or TLS) and keeps it open: connect + TLS + AUTH/SELECT/SETNAME,
+// then a reader (replies matched FIFO by detail::Pipeline) and a writer that drains every queued
+// command into ONE write; on loss it fails the in-flight requests and reconnects, immediately
+// once and then with exponential backoff + jitter. While it is backing off, requests fail fast
+// instead of waiting for their timeout. Every request has a deadline (command_timeout): a single
+// timer per connection watches the oldest request; an expired request completes with Timeout at
+// once (the caller never waits for the socket), and if it was already written the connection is
+// reset, since its late reply could otherwise be matched to a newer request.
+// Thread-safety: async_exec() may be called from any thread; all state lives on the connection's
+// strand. The completion runs on the caller's executor (dispatched: inline when the caller is
+// already running there).
+// Ownership: start() returns a shared handle; the connection keeps itself alive until stop().
+//
+// CommandRouter: where a command goes. Standalone Redis round-robins over a pool; Redis Cluster
+// (slot -> node -> that node's pool) implements the same interface, so connections are reused
+// as they are.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/dispatch.hpp>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "accelerator/backend.hpp"
+#include "accelerator/remote/detail/pipeline.hpp"
+#include "accelerator/remote/detail/resp.hpp"
+#include "accelerator/remote/redis_options.hpp"
+
+namespace accelerator::remote::detail {
+
+struct TlsContext;  // asio::ssl::context, kept out of this header
+
+// Everything a connection needs to (re)connect; shared, immutable.
+struct ConnectionConfig {
+  RedisEndpoint endpoint;
+  RedisOptions options;
+  std::shared_ptr<TlsContext> tls;  // set for rediss://
+};
+
+// Validates the TLS files and builds the shared config. InvalidConfig on a bad file.
+CacheResult<std::shared_ptr<const ConnectionConfig>> make_connection_config(RedisEndpoint endpoint,
+                                                                            RedisOptions options);
+
+// Counters shared by all connections of one backend (for RemoteHealth).
+struct HealthState {
+  std::atomic<std::uint64_t> reconnects{0};
+  std::atomic<std::uint64_t> failures{0};
+  std::atomic<int> ready_connections{0};
+
+  void set_error(std::string text) {
+    std::lock_guard lock(mutex_);
+    last_error_ = std::move(text);
+  }
+  std::string last_error() const {
+    std::lock_guard lock(mutex_);
+    return last_error_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string last_error_;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  static std::shared_ptr<Connection> start(const asio::any_io_executor& executor,
+                                           std::shared_ptr<const ConnectionConfig> config,
+                                           std::shared_ptr<HealthState> health);
+  virtual ~Connection() = default;
+
+  // Sends `bytes` (`commands` encoded commands) and completes with the reply, or an Array of the
+  // replies when commands > 1. `what` names the operation in errors; it must have static storage.
+  // Signature: void(CacheResult<RespValue>).
+  template <class Token>
+  auto async_exec(std::string bytes, std::size_t commands, std::string_view what, Token&& token) {
+    return asio::async_initiate<Token, void(CacheResult<RespValue>)>(
+        [self = shared_from_this()](auto handler, std::string b, std::size_t n, std::string_view w) {
+          auto ex = asio::get_associated_executor(handler, self->executor());
+          self->submit(std::move(b), n, w, [h = std::move(handler), ex](CacheResult<RespValue> r) mutable {
+            asio::dispatch(ex, [h = std::move(h), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
+          });
+        },
+        token, std::move(bytes), commands, what);
+  }
+
+  virtual void stop() = 0;
+  virtual bool ready() const noexcept = 0;
+  virtual asio::any_io_executor executor() const = 0;
+
+ protected:
+  virtual void submit(std::string bytes, std::size_t commands, std::string_view what, Completion done) = 0;
+};
+
+class CommandRouter {
+ public:
+  virtual ~CommandRouter() = default;
+  // The connection for a command whose (first) key is `key`; empty for keyless commands.
+  virtual std::shared_ptr<Connection> route(std::string_view key) = 0;
+  virtual bool connected() const noexcept = 0;
+  virtual void stop() = 0;
+};
+
+// Round-robin over a fixed pool of connections to one server.
+class StandaloneRouter final : public CommandRouter {
+ public:
+  explicit StandaloneRouter(std::vector<std::shared_ptr<Connection>> pool) : pool_(std::move(pool)) {}
+  std::shared_ptr<Connection> route(std::string_view) override {
+    return pool_[next_.fetch_add(1, std::memory_order_relaxed) % pool_.size()];
+  }
+  bool connected() const noexcept override {
+    for (const auto& c : pool_) {
+      if (c->ready()) return true;
+    }
+    return false;
+  }
+  void stop() override {
+    for (auto& c : pool_) c->stop();
+  }
+
+ private:
+  std::vector<std::shared_ptr<Connection>> pool_;
+  std::atomic<std::size_t> next_{0};
+};
+
+// A dedicated Pub/Sub connection: SUBSCRIBE `channel`, deliver messages, PING every
+// pubsub_ping_interval to notice a dead peer, reconnect with backoff. handlers.on_gap runs on
+// every confirmed (re)subscription, the first included: until then messages may have been missed.
+std::shared_ptr<Subscription> start_subscriber(const asio::any_io_executor& executor,
+                                               std::shared_ptr<const ConnectionConfig> config, std::string channel,
+                                               InvalidationHandlers handlers, std::shared_ptr<HealthState> health);
+
+}  // namespace accelerator::remote::detail

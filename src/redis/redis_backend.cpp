@@ -1,0 +1,247 @@
+// RedisBackend: maps the RemoteBackend calls onto Redis commands, applies the circuit breaker,
+// and hands the bytes to the routed connection.
+#include "accelerator/remote/redis_backend.hpp"
+
+#include <asio/use_awaitable.hpp>
+#include <charconv>
+#include <mutex>
+
+#include "accelerator/key_codec.hpp"
+#include "accelerator/remote/detail/circuit_breaker.hpp"
+#include "connection.hpp"
+
+namespace accelerator::remote {
+
+using detail::RespValue;
+
+struct RedisBackend::Impl {
+  RedisOptions options;
+  std::string prefix;  // "<escaped key_prefix>:" or empty
+  std::shared_ptr<const detail::ConnectionConfig> config;
+  asio::any_io_executor executor;
+  std::shared_ptr<detail::HealthState> health = std::make_shared<detail::HealthState>();
+  std::unique_ptr<detail::CommandRouter> router;
+  mutable std::mutex breaker_mutex;
+  detail::CircuitBreaker breaker;
+
+  Impl(RedisOptions o, std::shared_ptr<const detail::ConnectionConfig> c, asio::any_io_executor ex)
+      : options(std::move(o)),
+        config(std::move(c)),
+        executor(std::move(ex)),
+        breaker(options.breaker_failure_threshold, options.breaker_cooldown) {
+    if (!options.key_prefix.empty()) prefix = escape_key_segment(options.key_prefix) + ":";
+  }
+  ~Impl() {
+    if (router) router->stop();
+  }
+
+  std::string key(std::string_view k) const {
+    std::string out;
+    out.reserve(prefix.size() + k.size());
+    out.append(prefix).append(k);
+    return out;
+  }
+
+  std::optional<CacheError> admit(std::string_view what) {
+    std::lock_guard lock(breaker_mutex);
+    if (breaker.allow(std::chrono::steady_clock::now())) return std::nullopt;
+    return CacheError::backend("redis " + std::string(what) + " skipped: circuit open");
+  }
+
+  // Error replies (WRONGTYPE, ...) mean the server is up: they do not trip the breaker.
+  void record(const CacheResult<RespValue>& r) {
+    std::lock_guard lock(breaker_mutex);
+    if (r) {
+      breaker.on_success();
+    } else {
+      breaker.on_failure(std::chrono::steady_clock::now());
+    }
+  }
+
+  asio::awaitable<CacheResult<RespValue>> exec(std::string_view route_key, std::string bytes, std::size_t commands,
+                                               std::string_view what) {
+    if (auto refused = admit(what)) co_return fail(*refused);
+    auto connection = router->route(route_key);
+    auto r = co_await connection->async_exec(std::move(bytes), commands, what, asio::use_awaitable);
+    record(r);
+    co_return r;
+  }
+};
+
+namespace {
+
+CacheError reply_error(std::string_view what, const RespValue& v) {
+  return CacheError::backend("redis " + std::string(what) + " failed: " + v.str);
+}
+
+std::string ttl_text(std::chrono::milliseconds ttl) { return std::to_string(std::max<std::int64_t>(ttl.count(), 1)); }
+
+CacheResult<void> expect_ok(std::string_view what, const CacheResult<RespValue>& r) {
+  if (!r) return fail(r.error());
+  if (r->is_error()) return fail(reply_error(what, *r));
+  if (r->type == RespValue::Type::Array) {
+    for (const auto& e : r->elements) {
+      if (e.is_error()) return fail(reply_error(what, e));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+CacheResult<RedisBackend> RedisBackend::create(const asio::any_io_executor& executor, RedisOptions options) {
+  auto endpoint = parse_redis_url(options.url);
+  if (!endpoint) return fail(endpoint.error());
+  if (options.pool_size == 0) return fail(CacheError::invalid_config("redis pool_size must be at least 1"));
+  if (options.command_timeout.count() <= 0) {
+    return fail(CacheError::invalid_config("redis command_timeout must be positive"));
+  }
+  if (options.connect_timeout.count() <= 0) {
+    return fail(CacheError::invalid_config("redis connect_timeout must be positive"));
+  }
+  if (options.pubsub_ping_interval.count() <= 0) {
+    return fail(CacheError::invalid_config("redis pubsub_ping_interval must be positive"));
+  }
+  if (options.reconnect_backoff_min.count() <= 0 || options.reconnect_backoff_max < options.reconnect_backoff_min) {
+    return fail(CacheError::invalid_config("redis reconnect backoff needs 0 < min <= max"));
+  }
+  auto config = detail::make_connection_config(std::move(*endpoint), options);
+  if (!config) return fail(config.error());
+  auto impl = std::make_shared<Impl>(std::move(options), std::move(*config), executor);
+  std::vector<std::shared_ptr<detail::Connection>> pool;
+  for (std::size_t i = 0; i < impl->options.pool_size; ++i) {
+    pool.push_back(detail::Connection::start(executor, impl->config, impl->health));
+  }
+  impl->router = std::make_unique<detail::StandaloneRouter>(std::move(pool));
+  return RedisBackend(std::move(impl));
+}
+
+asio::awaitable<CacheResult<std::optional<std::string>>> RedisBackend::get(const std::string& key) {
+  const std::string k = impl_->key(key);
+  std::string bytes;
+  detail::append_command(bytes, {"GET", k});
+  auto r = co_await impl_->exec(k, std::move(bytes), 1, "GET");
+  if (!r) co_return fail(r.error());
+  if (r->is_nil()) co_return std::optional<std::string>{};
+  if (r->type != RespValue::Type::String) co_return fail(reply_error("GET", *r));
+  co_return std::optional<std::string>(std::move(r->str));
+}
+
+asio::awaitable<CacheResult<std::vector<std::optional<std::string>>>> RedisBackend::mget(
+    const std::vector<std::string>& keys) {
+  std::vector<std::optional<std::string>> out;
+  if (keys.empty()) co_return out;
+  std::vector<std::string> ks;
+  ks.reserve(keys.size());
+  for (const auto& k : keys) ks.push_back(impl_->key(k));
+  std::vector<std::string_view> args;
+  args.reserve(ks.size() + 1);
+  args.push_back("MGET");
+  for (const auto& k : ks) args.push_back(k);
+  std::string bytes;
+  detail::append_command(bytes, args);
+  auto r = co_await impl_->exec(ks.front(), std::move(bytes), 1, "MGET");
+  if (!r) co_return fail(r.error());
+  if (r->type != RespValue::Type::Array || r->elements.size() != keys.size()) co_return fail(reply_error("MGET", *r));
+  out.reserve(keys.size());
+  for (auto& e : r->elements) {
+    if (e.type == RespValue::Type::String) {
+      out.emplace_back(std::move(e.str));
+    } else {
+      out.emplace_back();
+    }
+  }
+  co_return out;
+}
+
+asio::awaitable<CacheResult<void>> RedisBackend::set(const std::string& key, const std::string& bytes,
+                                                     std::chrono::milliseconds ttl) {
+  const std::string k = impl_->key(key);
+  const std::string px = ttl_text(ttl);
+  std::string out;
+  detail::append_command(out, {"SET", k, bytes, "PX", px});
+  auto r = co_await impl_->exec(k, std::move(out), 1, "SET");
+  co_return expect_ok("SET", r);
+}
+
+asio::awaitable<CacheResult<void>> RedisBackend::mset(const std::vector<RemoteWrite>& writes) {
+  if (writes.empty()) co_return CacheResult<void>{};
+  std::string out;
+  std::string first;
+  for (const auto& w : writes) {
+    const std::string k = impl_->key(w.key);
+    if (first.empty()) first = k;
+    detail::append_command(out, {"SET", k, w.bytes, "PX", ttl_text(w.ttl)});
+  }
+  auto r = co_await impl_->exec(first, std::move(out), writes.size(), "SET (pipelined)");
+  co_return expect_ok("SET (pipelined)", r);
+}
+
+asio::awaitable<CacheResult<void>> RedisBackend::del(const std::string& key) {
+  const std::string k = impl_->key(key);
+  std::string out;
+  detail::append_command(out, {"DEL", k});
+  auto r = co_await impl_->exec(k, std::move(out), 1, "DEL");
+  co_return expect_ok("DEL", r);
+}
+
+asio::awaitable<CacheResult<void>> RedisBackend::mdel(const std::vector<std::string>& keys) {
+  if (keys.empty()) co_return CacheResult<void>{};
+  std::vector<std::string> ks;
+  ks.reserve(keys.size());
+  for (const auto& k : keys) ks.push_back(impl_->key(k));
+  std::vector<std::string_view> args{"DEL"};
+  for (const auto& k : ks) args.push_back(k);
+  std::string out;
+  detail::append_command(out, args);
+  auto r = co_await impl_->exec(ks.front(), std::move(out), 1, "DEL");
+  co_return expect_ok("DEL", r);
+}
+
+asio::awaitable<CacheResult<void>> RedisBackend::publish(const std::string& channel, const std::string& payload) {
+  std::string out;
+  detail::append_command(out, {"PUBLISH", channel, payload});
+  auto r = co_await impl_->exec({}, std::move(out), 1, "PUBLISH");
+  co_return expect_ok("PUBLISH", r);
+}
+
+asio::awaitable<CacheResult<RedisReply>> RedisBackend::command(std::vector<std::string> args) {
+  if (args.empty()) co_return fail(CacheError::invalid_key("redis command: no arguments"));
+  std::vector<std::string_view> views(args.begin(), args.end());
+  std::string out;
+  detail::append_command(out, views);
+  co_return co_await impl_->exec(args.size() > 1 ? std::string_view(args[1]) : std::string_view(), std::move(out), 1,
+                                 "command");
+}
+
+CacheResult<std::shared_ptr<Subscription>> RedisBackend::subscribe(std::string channel, InvalidationHandlers handlers) {
+  if (channel.empty()) return fail(CacheError::invalid_config("redis subscribe: empty channel"));
+  return detail::start_subscriber(impl_->executor, impl_->config, std::move(channel), std::move(handlers),
+                                  impl_->health);
+}
+
+std::string RedisBackend::channel_for(std::string_view area) const {
+  std::string channel = "accelerator:invalidation:";
+  if (!impl_->options.key_prefix.empty()) channel += escape_key_segment(impl_->options.key_prefix) + ":";
+  channel += escape_key_segment(area);
+  return channel;
+}
+
+std::string RedisBackend::redis_key(std::string_view key) const { return impl_->key(key); }
+
+RemoteHealth RedisBackend::health() const {
+  RemoteHealth h;
+  h.connected = impl_->router->connected();
+  {
+    std::lock_guard lock(impl_->breaker_mutex);
+    h.circuit = std::string(detail::CircuitBreaker::name(impl_->breaker.state(std::chrono::steady_clock::now())));
+  }
+  h.last_error = impl_->health->last_error();
+  h.reconnects = impl_->health->reconnects.load();
+  h.failures = impl_->health->failures.load();
+  return h;
+}
+
+const RedisOptions& RedisBackend::options() const noexcept { return impl_->options; }
+
+}  // namespace accelerator::remote
