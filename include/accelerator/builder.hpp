@@ -94,8 +94,8 @@ class LevelCacheBuilder {
   LevelCacheBuilder<K, V, L, LB2, RB> local(LB2 backend) const {
     auto next = rebind<L, LB2, RB>();
     next.local_.emplace(std::move(backend));
-    next.remote_ = remote_;
-    next.loader_ = loader_;
+    copy_into(next.remote_, remote_);
+    copy_into(next.loader_, loader_);
     return next;
   }
 
@@ -103,9 +103,9 @@ class LevelCacheBuilder {
     requires RemoteBackend<RB2>
   LevelCacheBuilder<K, V, L, LB, RB2> remote(RB2 backend) const {
     auto next = rebind<L, LB, RB2>();
-    next.local_ = local_;
+    copy_into(next.local_, local_);
     next.remote_.emplace(std::move(backend));
-    next.loader_ = loader_;
+    copy_into(next.loader_, loader_);
     return next;
   }
 
@@ -113,8 +113,8 @@ class LevelCacheBuilder {
     requires MLoader<L2, K, V>
   LevelCacheBuilder<K, V, L2, LB, RB> loader(L2 value) const {
     auto next = rebind<L2, LB, RB>();
-    next.local_ = local_;
-    next.remote_ = remote_;
+    copy_into(next.local_, local_);
+    copy_into(next.remote_, remote_);
     next.loader_.emplace(std::move(value));
     return next;
   }
@@ -161,9 +161,9 @@ class LevelCacheBuilder {
     state->config = config;
     state->key_namespace = escape_key_segment(config.area);
     state->clock = clock_ ? clock_ : SystemClock::instance();
-    state->local = local_;
-    state->remote = remote_;
-    state->loader = loader_;
+    copy_into(state->local, local_);
+    copy_into(state->remote, remote_);
+    copy_into(state->loader, loader_);
     state->key_converter = key_converter_;
 
     if (config.broadcast_invalidation && config.uses_remote()) {
@@ -204,6 +204,12 @@ class LevelCacheBuilder {
   LevelCacheBuilder& field(M CacheConfig::*member, T&& value) {
     config_.*member = std::forward<T>(value);
     return *this;
+  }
+
+  // Copy-constructs (lambdas inside loaders are copyable but not assignable).
+  template <class T>
+  static void copy_into(std::optional<T>& target, const std::optional<T>& source) {
+    if (source) target.emplace(*source);
   }
 
   template <class L2, class LB2, class RB2>

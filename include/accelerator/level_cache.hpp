@@ -82,7 +82,9 @@ class LevelCache {
   // deletes the key when cache_null_value is off).
   asio::awaitable<CacheResult<void>> set(K key, Value value) {
     auto self = state_;
-    co_return co_await self->set_many({{std::move(key), std::move(value)}}, /*batch=*/false);
+    std::vector<std::pair<K, Value>> entries;
+    entries.emplace_back(std::move(key), std::move(value));
+    co_return co_await self->set_many(std::move(entries), /*batch=*/false);
   }
 
   // Like set for many keys: one L2 round trip for all of them.
@@ -97,7 +99,9 @@ class LevelCache {
   // Removes the key from L2 and L1 and broadcasts an invalidation. Absent keys are not an error.
   asio::awaitable<CacheResult<void>> del(K key) {
     auto self = state_;
-    co_return co_await self->del_many({std::move(key)}, /*batch=*/false);
+    std::vector<K> keys;
+    keys.push_back(std::move(key));
+    co_return co_await self->del_many(std::move(keys), /*batch=*/false);
   }
 
   asio::awaitable<CacheResult<void>> mdel(std::vector<K> keys) {
@@ -136,12 +140,15 @@ class LevelCache {
 
   // Stops background work when the last handle goes away (tasks hold State, not Lifetime).
   struct Lifetime {
-    std::shared_ptr<State> state;
+    explicit Lifetime(std::shared_ptr<State> s) : state(std::move(s)) {}
+    Lifetime(const Lifetime&) = delete;
+    Lifetime& operator=(const Lifetime&) = delete;
     ~Lifetime() { state->shutdown(); }
+    std::shared_ptr<State> state;
   };
 
   explicit LevelCache(std::shared_ptr<State> state)
-      : lifetime_(std::make_shared<Lifetime>(Lifetime{state})), state_(std::move(state)) {}
+      : lifetime_(std::make_shared<Lifetime>(state)), state_(std::move(state)) {}
 
   std::shared_ptr<Lifetime> lifetime_;
   std::shared_ptr<State> state_;
@@ -359,8 +366,10 @@ class LevelCache {
       s.metrics.load_total.add();
       s.metrics.load_keys.add();
       if (refresh) s.metrics.refresh_attempts.add();
-      auto outcome = co_await detail::run_with_deadline<Value>(
-          [self, key]() { return self->loader->load(key); }, s.config.loader_timeout);
+      // The lambda is a named local on purpose: g++ 12 destroys a lambda temporary passed to a
+      // coroutine inside a co_await expression twice (double release of its captures).
+      auto load = [self, key]() { return self->loader->load(key); };
+      auto outcome = co_await detail::run_with_deadline<Value>(std::move(load), s.config.loader_timeout);
       LoadResult result = Value{};
       if (!outcome) {
         s.metrics.load_timeout.add();
@@ -370,7 +379,12 @@ class LevelCache {
         result = fail(outcome->error());
       } else {
         s.metrics.load_success.add();
-        auto written = co_await s.write_back({ekey}, {**outcome}, {generation});
+        // (No braced lists inside co_await arguments: g++ 12 miscompiles initializer_list
+        // temporaries in coroutines, "array used as initializer".)
+        std::vector<std::string> keys(1, ekey);
+        std::vector<Value> values(1, **outcome);
+        std::vector<detail::GenerationTable::Generation> generations_at_start(1, generation);
+        auto written = co_await s.write_back(std::move(keys), std::move(values), std::move(generations_at_start));
         if (written) {
           result = std::move(**outcome);
         } else {
@@ -510,9 +524,10 @@ class LevelCache {
         } else {
           std::vector<std::size_t> still_missing;
           const UnixTime unix_now = clock->unix_now();
+          const std::optional<std::string> absent;
           for (std::size_t j = 0; j < missing.size(); ++j) {
             const std::size_t i = missing[j];
-            auto& slot = j < read->size() ? (*read)[j] : std::optional<std::string>{};
+            const auto& slot = j < read->size() ? (*read)[j] : absent;
             if (slot) {
               auto hit = decode_remote(*slot);
               if (!hit) {
@@ -593,8 +608,8 @@ class LevelCache {
       for (auto& ekey : ekeys) generations_at_start.push_back(s.generations.snapshot(ekey));
       s.metrics.load_total.add();
       s.metrics.load_keys.add(keys.size());
-      auto outcome = co_await detail::run_with_deadline<LoadedMap<K, V>>(
-          [self, keys]() { return self->loader->mload(keys); }, s.config.loader_timeout);
+      auto mload = [self, keys]() { return self->loader->mload(keys); };  // named: see run_load
+      auto outcome = co_await detail::run_with_deadline<LoadedMap<K, V>>(std::move(mload), s.config.loader_timeout);
       std::vector<LoadResult> results;
       if (!outcome || !*outcome) {
         CacheError error = outcome ? outcome->error() : CacheError::timeout("loader");
@@ -718,7 +733,7 @@ class LevelCache {
         flights.forget(ekey);
       }
       if (l2()) {
-        auto removed = co_await remote_store({}, ekeys);
+        auto removed = co_await remote_store(std::vector<RemoteWrite>(), ekeys);
         if (!removed) {
           if (auto error = remote_failed(removed.error())) {
             errors.add();

@@ -68,9 +68,9 @@ class FnLoader {
     join->remaining.store(keys.size());
     auto executor = co_await asio::this_coro::executor;
     for (std::size_t i = 0; i < keys.size(); ++i) {
+      auto load = [fn = fn_, key = keys[i]]() { return (*fn)(key); };  // named: g++ 12 coroutine bug
       asio::co_spawn(
-          executor, [fn = fn_, key = keys[i]]() { return (*fn)(key); },
-          [join, i](std::exception_ptr error, CacheResult<std::optional<V>> result) {
+          executor, std::move(load), [join, i](std::exception_ptr error, CacheResult<std::optional<V>> result) {
             if (error) result = fail(CacheError::loader("loader threw an exception"));
             join->results[i].emplace(std::move(result));
             if (join->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) join->done.notify_all();
