@@ -290,8 +290,6 @@ class ConnectionImpl final : public Connection {
 
   asio::awaitable<void> loop() {
     auto self = shared_this();
-    bool connected_before = false;
-    bool retry_now = true;  // after losing a live connection, the first attempt is immediate
     while (!stopped_) {
       state_ = State::Connecting;
       parser_ = std::make_unique<RespParser>();
@@ -303,8 +301,8 @@ class ConnectionImpl final : public Connection {
       if (!opened) {
         health_->failures.fetch_add(1, std::memory_order_relaxed);
         note_error(opened.error().message());
-        if (retry_now) {
-          retry_now = false;
+        if (retry_now_) {
+          retry_now_ = false;
           // Keep the queued requests: they are still within their deadline.
           continue;
         }
@@ -320,8 +318,8 @@ class ConnectionImpl final : public Connection {
       state_ = State::Ready;
       ready_.store(true, std::memory_order_relaxed);
       health_->ready_connections.fetch_add(1, std::memory_order_relaxed);
-      if (connected_before) health_->reconnects.fetch_add(1, std::memory_order_relaxed);
-      connected_before = true;
+      if (connected_before_) health_->reconnects.fetch_add(1, std::memory_order_relaxed);
+      connected_before_ = true;
       backoff_.reset();
       start_write();
 
@@ -344,7 +342,7 @@ class ConnectionImpl final : public Connection {
         co_await backoff_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       }
       transport_.reset();
-      retry_now = true;
+      retry_now_ = true;
     }
     pipeline_.fail_all(CacheError::backend("redis client stopped"));
   }
@@ -388,6 +386,8 @@ class ConnectionImpl final : public Connection {
   bool writing_ = false;
   bool write_scheduled_ = false;
   bool timer_armed_ = false;
+  bool connected_before_ = false;  // a reconnect is counted from the second connect on
+  bool retry_now_ = true;          // after losing a live connection, the first attempt is immediate
 };
 
 class SubscriberImpl final : public Subscription, public std::enable_shared_from_this<SubscriberImpl> {
@@ -422,7 +422,6 @@ class SubscriberImpl final : public Subscription, public std::enable_shared_from
  private:
   asio::awaitable<void> loop() {
     auto self = shared_from_this();
-    bool retry_now = false;
     while (!stopped_) {
       RespParser parser;
       auto opened = co_await open_transport(strand_, *config_, parser);
@@ -441,10 +440,9 @@ class SubscriberImpl final : public Subscription, public std::enable_shared_from
         health_->failures.fetch_add(1, std::memory_order_relaxed);
         health_->set_error("pubsub: " + lost.message());
         if (was_subscribed_) health_->reconnects.fetch_add(1, std::memory_order_relaxed);
-        if (!retry_now) {
-          retry_now = true;
-          backoff_.reset();
-          continue;  // first attempt after a loss is immediate
+        if (retry_now_) {
+          retry_now_ = false;
+          continue;  // the first attempt after losing a confirmed subscription is immediate
         }
       } else {
         health_->failures.fetch_add(1, std::memory_order_relaxed);
@@ -492,6 +490,7 @@ class SubscriberImpl final : public Subscription, public std::enable_shared_from
           if (handlers_.on_message) handlers_.on_message(v.elements[2].str);
         } else if (kind == "subscribe") {
           was_subscribed_ = true;
+          retry_now_ = true;
           backoff_.reset();
           active_.store(true);
           // Anything published before this point and after the last confirmed subscription
@@ -543,6 +542,7 @@ class SubscriberImpl final : public Subscription, public std::enable_shared_from
   std::atomic<bool> stopped_{false};
   std::atomic<bool> active_{false};
   bool was_subscribed_ = false;
+  bool retry_now_ = false;  // (members, not coroutine locals: gcc 12 mishandled such locals here)
   bool ping_writing_ = false;
   bool dead_ = false;
 };

@@ -114,8 +114,14 @@ class CommandRouter {
 class StandaloneRouter final : public CommandRouter {
  public:
   explicit StandaloneRouter(std::vector<std::shared_ptr<Connection>> pool) : pool_(std::move(pool)) {}
+  // Prefers a connection that is up, so one reconnecting member does not fail every n-th call.
   std::shared_ptr<Connection> route(std::string_view) override {
-    return pool_[next_.fetch_add(1, std::memory_order_relaxed) % pool_.size()];
+    const std::size_t start = next_.fetch_add(1, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < pool_.size(); ++i) {
+      const auto& c = pool_[(start + i) % pool_.size()];
+      if (c->ready()) return c;
+    }
+    return pool_[start % pool_.size()];
   }
   bool connected() const noexcept override {
     for (const auto& c : pool_) {
