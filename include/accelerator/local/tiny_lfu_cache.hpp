@@ -1,0 +1,463 @@
+// accelerator/local/tiny_lfu_cache.hpp — the concurrent W-TinyLFU cache engine (the default L1).
+//
+// A bounded map from K to V. What stays is decided by TinyLfuPolicy (adaptive W-TinyLFU, see
+// tiny_lfu_policy.hpp); this template only stores keys and values and makes the policy safe to
+// share between threads:
+//   * Lookups: keys live in 64 open-addressing tables (linear probing, 8-byte buckets of a
+//     32-bit hash tag and an entry id); entries live in a chunked slab indexed by id, so an
+//     entry never moves. Readers pass a ReadGate (no shared lock: one compare-exchange on a
+//     thread-private line) and record the hit in their stripe's buffer; a full buffer is
+//     applied to the policy under a try-lock, and dropped if the lock is busy (lossy, as in
+//     Caffeine: the policy needs the shape of the access stream, not every access).
+//   * Writes (put, invalidate, expiry, eviction) take the policy mutex, exclude readers of the
+//     one shard they touch, and run eviction before returning, so the bound holds at all times
+//     outside a write in progress: weight() <= capacity() (one entry more inside a put).
+//   * Expiry: a per-entry deadline; reads treat a passed deadline as absent and a timer wheel
+//     removes expired entries during writes, drains and cleanup(), so they stop counting.
+//   * The removal listener runs after the policy mutex is released, on the thread that caused
+//     the removal (before that call returns), with the cause; no lock is held, so it may call
+//     back into the cache.
+//
+// Thread-safety: every member may be called concurrently. Not copyable (wrap in shared_ptr to
+// share). Requirements on types: K and V copy-constructible; Hash/Eq stateless-constructible.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "accelerator/clock.hpp"
+#include "accelerator/local/hashing.hpp"
+#include "accelerator/local/read_gate.hpp"
+#include "accelerator/local/tiny_lfu_policy.hpp"
+
+namespace accelerator::local {
+
+struct TinyLfuStats {
+  std::size_t entries = 0;
+  std::uint64_t weight = 0;
+  std::uint64_t capacity = 0;
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t evictions_size = 0;
+  std::uint64_t evictions_expired = 0;
+  std::uint64_t window_capacity = 0;  // the adaptive window's current share of capacity
+};
+
+template <class K, class V, class Hash = std::hash<K>, class Eq = std::equal_to<K>>
+class TinyLfuCache {
+ public:
+  using Weigher = std::function<std::uint32_t(const K&, const V&)>;
+  using Listener = std::function<void(const K&, const V&, RemovalCause)>;
+
+  struct Options {
+    std::uint64_t capacity = 10'000;  // entries, or total weight when `weigher` is set; >= 1
+    Weigher weigher;                  // empty: every entry weighs 1
+    std::uint64_t expected_entries = 0;  // sizes the sketch when weighted; 0 = capacity
+    std::shared_ptr<const Clock> clock = SystemClock::instance();
+    Listener listener;  // empty: no notifications
+  };
+
+  explicit TinyLfuCache(Options options)
+      : options_(std::move(options)),
+        policy_(policy_options(options_), now_ns()),
+        gate_(kShards),
+        chunk_bits_(chunk_bits_for(expected(options_))) {
+    for (auto& table : tables_) table.reset(8);
+  }
+  TinyLfuCache(const TinyLfuCache&) = delete;
+  TinyLfuCache& operator=(const TinyLfuCache&) = delete;
+  ~TinyLfuCache() {
+    for (auto& table : tables_) {
+      for (std::size_t i = 0; i <= table.mask; ++i) {
+        if (table.buckets[i].tag != 0) slot(table.buckets[i].id)->~Slot();
+      }
+    }
+    for (auto& mid : directory_) {
+      auto* chunks = mid.load(std::memory_order_relaxed);
+      if (!chunks) continue;
+      for (std::size_t i = 0; i < kMid; ++i) {
+        if (auto* chunk = chunks[i].load(std::memory_order_relaxed)) {
+          ::operator delete(chunk, std::align_val_t(alignof(Slot)));
+        }
+      }
+      delete[] chunks;
+    }
+  }
+
+  // The value if present and not expired. Never blocks on the policy; waits only while a
+  // writer holds this key's shard.
+  std::optional<V> get(const K& key) {
+    std::optional<V> out;
+    find(key, [&](const V& value) { out.emplace(value); });
+    return out;
+  }
+  // Calls f(const V&) on the value if present (no copy); true on a hit. f runs while the
+  // key's shard is held for reading: keep it short and do not write to this cache from it.
+  template <class F>
+  bool find(const K& key, F&& f) {
+    const std::uint32_t h = hash_of(key);
+    const std::size_t shard = h >> (32 - kShardBits);
+    const bool check_time = expiry_used_.load(std::memory_order_relaxed);
+    const std::int64_t now = check_time ? now_ns() : 0;
+    ReadGate::Stripe& stripe = gate_.enter(shard);
+    const Table& table = tables_[shard];
+    bool hit = false;
+    for (std::size_t i = table.home(h);; i = (i + 1) & table.mask) {
+      const Bucket b = table.buckets[i];
+      if (b.tag == 0) break;
+      if (b.tag != h) continue;
+      Slot* s = slot(b.id);
+      if (!Eq{}(s->key, key)) continue;
+      if (check_time && s->expire_ns <= now) break;
+      f(static_cast<const V&>(s->value));
+      hit = true;
+      stripe.buffer[stripe.buffered++] = (std::uint64_t{b.id} << 32) | h;
+      break;
+    }
+    ReadGate::Stripe::bump(hit ? stripe.hits : stripe.misses);
+    std::uint64_t drained[ReadGate::kBufferSize];
+    std::uint32_t count = 0;
+    if (stripe.buffered == ReadGate::kBufferSize) {
+      count = stripe.buffered;
+      std::copy(stripe.buffer, stripe.buffer + count, drained);
+      stripe.buffered = 0;
+    }
+    gate_.leave(stripe);
+    if (count != 0) drain(drained, count);
+    return hit;
+  }
+
+  // Inserts or replaces. `expire_at` = TimePoint::max() means no expiry.
+  void put(const K& key, V value, TimePoint expire_at = TimePoint::max()) {
+    const std::uint32_t h = hash_of(key);
+    const std::size_t shard = h >> (32 - kShardBits);
+    const std::uint32_t weight = options_.weigher ? options_.weigher(key, value) : 1;
+    const std::int64_t expire = to_ns(expire_at);
+    if (expire != TinyLfuPolicy::kNever && !expiry_used_.load(std::memory_order_relaxed)) {
+      expiry_used_.store(true, std::memory_order_relaxed);
+    }
+    Pending pending;
+    {
+      std::lock_guard lock(mutex_);
+      Table& table = tables_[shard];
+      gate_.lock_shard(shard);
+      if (auto i = table.find(h, key, *this); i != Table::npos) {
+        const auto id = table.buckets[i].id;
+        Slot* s = slot(id);
+        if (options_.listener) pending.push_back({s->key, std::move(s->value), RemovalCause::kReplaced});
+        s->value = std::move(value);
+        s->expire_ns = expire;
+        gate_.unlock_shard(shard);
+        policy_.update(id, weight, expire);
+      } else {
+        const auto id = policy_.add(h, weight, expire);
+        ensure_chunk(id);
+        new (slot(id)) Slot{key, std::move(value), expire};
+        table.insert(h, id);
+        gate_.unlock_shard(shard);
+      }
+      maintain(pending);
+    }
+    notify(pending);
+  }
+
+  // Removes the key; true if it was present (expired or not).
+  bool invalidate(const K& key) {
+    const std::uint32_t h = hash_of(key);
+    const std::size_t shard = h >> (32 - kShardBits);
+    Pending pending;
+    bool found = false;
+    {
+      std::lock_guard lock(mutex_);
+      Table& table = tables_[shard];
+      gate_.lock_shard(shard);
+      if (auto i = table.find(h, key, *this); i != Table::npos) {
+        const auto id = table.buckets[i].id;
+        table.erase_at(i);
+        take(id, RemovalCause::kExplicit, pending);
+        policy_.remove(id);
+        found = true;
+      }
+      gate_.unlock_shard(shard);
+      publish_size();
+    }
+    notify(pending);
+    return found;
+  }
+
+  // Removes every entry for which pred(const K&, const V&) is true; returns how many.
+  template <class Pred>
+  std::size_t invalidate_if(Pred pred) {
+    Pending pending;
+    std::size_t removed = 0;
+    {
+      std::lock_guard lock(mutex_);
+      std::vector<std::uint32_t> ids;
+      for (std::size_t shard = 0; shard < kShards; ++shard) {
+        Table& table = tables_[shard];
+        ids.clear();
+        for (std::size_t i = 0; i <= table.mask; ++i) {
+          const Bucket b = table.buckets[i];
+          if (b.tag != 0 && pred(static_cast<const K&>(slot(b.id)->key), static_cast<const V&>(slot(b.id)->value))) {
+            ids.push_back(b.id);
+          }
+        }
+        if (ids.empty()) continue;
+        gate_.lock_shard(shard);
+        for (auto id : ids) {
+          table.erase_id(policy_.hash_of(id), id);
+          take(id, RemovalCause::kExplicit, pending);
+          policy_.remove(id);
+        }
+        gate_.unlock_shard(shard);
+        removed += ids.size();
+      }
+      publish_size();
+    }
+    notify(pending);
+    return removed;
+  }
+
+  void invalidate_all() {
+    invalidate_if([](const K&, const V&) { return true; });
+  }
+
+  // Applies pending expiry (and any buffered policy work) now.
+  void cleanup() {
+    Pending pending;
+    {
+      std::lock_guard lock(mutex_);
+      maintain(pending);
+    }
+    notify(pending);
+  }
+
+  std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
+  std::uint64_t weight() const noexcept { return weight_.load(std::memory_order_relaxed); }
+  std::uint64_t capacity() const noexcept { return policy_.maximum(); }
+
+  TinyLfuStats stats() const {
+    TinyLfuStats s;
+    s.entries = size();
+    s.weight = weight();
+    s.capacity = capacity();
+    for (std::size_t i = 0; i < gate_.stripe_count(); ++i) {
+      s.hits += gate_.stripe(i).hits.load(std::memory_order_relaxed);
+      s.misses += gate_.stripe(i).misses.load(std::memory_order_relaxed);
+    }
+    s.evictions_size = evictions_size_.load(std::memory_order_relaxed);
+    s.evictions_expired = evictions_expired_.load(std::memory_order_relaxed);
+    s.window_capacity = window_max_.load(std::memory_order_relaxed);
+    return s;
+  }
+
+ private:
+  static constexpr std::size_t kShardBits = 6;
+  static constexpr std::size_t kShards = std::size_t{1} << kShardBits;
+  static constexpr std::size_t kMidBits = 10, kMid = std::size_t{1} << kMidBits;
+  static constexpr std::size_t kTop = 1024;
+
+  struct Slot {
+    K key;
+    V value;
+    std::int64_t expire_ns;
+  };
+  struct Removal {
+    K key;
+    V value;
+    RemovalCause cause;
+  };
+  using Pending = std::vector<Removal>;
+
+  struct Bucket {
+    std::uint32_t tag;  // the key's policy hash (never 0); 0 = empty
+    std::uint32_t id;   // slab/policy id
+  };
+  // One shard's open-addressing table. Mutated only with the shard locked in the gate.
+  struct Table {
+    static constexpr std::size_t npos = ~std::size_t{0};
+    std::unique_ptr<Bucket[]> buckets;
+    std::size_t mask = 0;
+    std::size_t used = 0;
+    int bits = 0;
+
+    void reset(std::size_t size) {
+      buckets = std::make_unique<Bucket[]>(size);
+      mask = size - 1;
+      bits = std::countr_zero(size);
+      used = 0;
+    }
+    // Fibonacci hashing: every tag bit reaches the index, independent of the shard bits.
+    std::size_t home(std::uint32_t tag) const noexcept {
+      return static_cast<std::uint32_t>(tag * 2654435769u) >> (32 - bits);
+    }
+    std::size_t find(std::uint32_t tag, const K& key, TinyLfuCache& cache) const {
+      for (std::size_t i = home(tag);; i = (i + 1) & mask) {
+        if (buckets[i].tag == 0) return npos;
+        if (buckets[i].tag == tag && Eq{}(cache.slot(buckets[i].id)->key, key)) return i;
+      }
+    }
+    void insert(std::uint32_t tag, std::uint32_t id) {
+      // Keep the load factor <= 3/4 so probe sequences stay short.
+      if ((used + 1) * 4 > (mask + 1) * 3) grow();
+      std::size_t i = home(tag);
+      while (buckets[i].tag != 0) i = (i + 1) & mask;
+      buckets[i] = Bucket{tag, id};
+      ++used;
+    }
+    void grow() {
+      auto old = std::move(buckets);
+      const std::size_t old_size = mask + 1;
+      reset(old_size * 2);
+      for (std::size_t i = 0; i < old_size; ++i) {
+        if (old[i].tag != 0) insert(old[i].tag, old[i].id);
+      }
+    }
+    void erase_id(std::uint32_t tag, std::uint32_t id) {
+      for (std::size_t i = home(tag);; i = (i + 1) & mask) {
+        if (buckets[i].tag == 0) return;
+        if (buckets[i].id == id && buckets[i].tag == tag) return erase_at(i);
+      }
+    }
+    // Backward-shift deletion: no tombstones, probe sequences stay as if never inserted.
+    void erase_at(std::size_t hole) {
+      for (std::size_t j = (hole + 1) & mask; buckets[j].tag != 0; j = (j + 1) & mask) {
+        const std::size_t k = home(buckets[j].tag);
+        // Move j into the hole unless its home lies cyclically in (hole, j].
+        const bool stays = hole <= j ? (hole < k && k <= j) : (hole < k || k <= j);
+        if (!stays) {
+          buckets[hole] = buckets[j];
+          hole = j;
+        }
+      }
+      buckets[hole] = Bucket{0, 0};
+      --used;
+    }
+  };
+
+  static std::uint64_t expected(const Options& o) { return o.expected_entries ? o.expected_entries : o.capacity; }
+  static TinyLfuOptions policy_options(const Options& o) {
+    TinyLfuOptions p;
+    p.maximum = std::max<std::uint64_t>(o.capacity, 1);
+    p.expected_entries = expected(o);
+    return p;
+  }
+  static int chunk_bits_for(std::uint64_t entries) {
+    return std::clamp(static_cast<int>(std::bit_width(entries / 64)), 4, 12);
+  }
+  static std::uint32_t hash_of(const K& key) noexcept {
+    return static_cast<std::uint32_t>(spread_hash(static_cast<std::uint64_t>(Hash{}(key)))) | 1u;
+  }
+  static std::int64_t to_ns(TimePoint t) noexcept {
+    if (t == TimePoint::max()) return TinyLfuPolicy::kNever;
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  }
+  std::int64_t now_ns() const noexcept { return to_ns(options_.clock->now()); }
+
+  Slot* slot(std::uint32_t id) const noexcept {
+    const std::size_t chunk = id >> chunk_bits_;
+    auto* mid = directory_[chunk >> kMidBits].load(std::memory_order_acquire);
+    Slot* base = mid[chunk & (kMid - 1)].load(std::memory_order_acquire);
+    return base + (id & ((std::uint32_t{1} << chunk_bits_) - 1));
+  }
+  // REQUIRES: mutex_ held.
+  void ensure_chunk(std::uint32_t id) {
+    const std::size_t chunk = id >> chunk_bits_;
+    if (chunk >> kMidBits >= kTop) throw std::length_error("TinyLfuCache: too many entries");
+    auto& mid_ref = directory_[chunk >> kMidBits];
+    auto* mid = mid_ref.load(std::memory_order_relaxed);
+    if (!mid) {
+      mid = new std::atomic<Slot*>[kMid]();
+      mid_ref.store(mid, std::memory_order_release);
+    }
+    if (!mid[chunk & (kMid - 1)].load(std::memory_order_relaxed)) {
+      auto* chunk_mem = static_cast<Slot*>(
+          ::operator new(sizeof(Slot) << chunk_bits_, std::align_val_t(alignof(Slot))));
+      mid[chunk & (kMid - 1)].store(chunk_mem, std::memory_order_release);
+    }
+  }
+
+  // Destroys the slot of a removed entry, keeping key and value for the listener.
+  // REQUIRES: mutex_ held and the entry's shard locked (or the entry unreachable).
+  void take(std::uint32_t id, RemovalCause cause, Pending& pending) {
+    Slot* s = slot(id);
+    if (options_.listener) pending.push_back({std::move(s->key), std::move(s->value), cause});
+    s->~Slot();
+  }
+  // Removes entries the policy dropped (ids already free in the policy). REQUIRES: mutex_ held.
+  void remove_dropped(const std::vector<std::uint32_t>& ids, RemovalCause cause, Pending& pending) {
+    for (auto id : ids) {
+      const std::uint32_t h = policy_.hash_of(id);
+      const std::size_t shard = h >> (32 - kShardBits);
+      gate_.lock_shard(shard);
+      tables_[shard].erase_id(h, id);
+      take(id, cause, pending);
+      gate_.unlock_shard(shard);
+    }
+  }
+  // Expiry, then eviction down to the bound. REQUIRES: mutex_ held.
+  void maintain(Pending& pending) {
+    if (expiry_used_.load(std::memory_order_relaxed)) {
+      dropped_.clear();
+      policy_.expire(now_ns(), dropped_);
+      remove_dropped(dropped_, RemovalCause::kExpired, pending);
+      evictions_expired_.fetch_add(dropped_.size(), std::memory_order_relaxed);
+    }
+    dropped_.clear();
+    policy_.evict(dropped_);
+    remove_dropped(dropped_, RemovalCause::kEvicted, pending);
+    evictions_size_.fetch_add(dropped_.size(), std::memory_order_relaxed);
+    publish_size();
+  }
+  void publish_size() noexcept {
+    size_.store(policy_.size(), std::memory_order_relaxed);
+    weight_.store(policy_.weight(), std::memory_order_relaxed);
+    window_max_.store(policy_.window_maximum(), std::memory_order_relaxed);
+  }
+  // Applies buffered hits; dropped when another thread holds the policy (lossy by design).
+  void drain(const std::uint64_t* accesses, std::uint32_t count) {
+    Pending pending;
+    {
+      std::unique_lock lock(mutex_, std::try_to_lock);
+      if (!lock.owns_lock()) return;
+      for (std::uint32_t i = 0; i < count; ++i) {
+        policy_.access_if(static_cast<std::uint32_t>(accesses[i] >> 32), static_cast<std::uint32_t>(accesses[i]));
+      }
+      maintain(pending);
+    }
+    notify(pending);
+  }
+  void notify(Pending& pending) {
+    for (auto& r : pending) options_.listener(r.key, r.value, r.cause);
+  }
+
+  Options options_;
+  std::mutex mutex_;  // the policy lock: serialises writers and policy updates
+  TinyLfuPolicy policy_;
+  ReadGate gate_;
+  std::array<Table, kShards> tables_;
+  const int chunk_bits_;
+  std::array<std::atomic<std::atomic<Slot*>*>, kTop> directory_{};
+  std::vector<std::uint32_t> dropped_;  // scratch, under mutex_
+  std::atomic<bool> expiry_used_{false};
+  std::atomic<std::size_t> size_{0};
+  std::atomic<std::uint64_t> weight_{0};
+  std::atomic<std::uint64_t> window_max_{0};
+  std::atomic<std::uint64_t> evictions_size_{0};
+  std::atomic<std::uint64_t> evictions_expired_{0};
+};
+
+}  // namespace accelerator::local

@@ -1,0 +1,35 @@
+#include "accelerator/local/window_climber.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace accelerator::local {
+namespace {
+
+constexpr double kStepFraction = 0.0625;    // a full step moves 6.25% of capacity
+constexpr double kStepDecay = 0.98;         // each period shrinks the step so the window settles
+constexpr double kRestartThreshold = 0.05;  // a hit-ratio jump this large restarts full steps
+
+}  // namespace
+
+WindowClimber::WindowClimber(std::uint64_t maximum, std::uint64_t sample_size)
+    : maximum_(maximum),
+      sample_size_(std::max<std::uint64_t>(sample_size, 1)),
+      // The first move grows the window: the static 1% start is the worst case for recency.
+      step_(kStepFraction * static_cast<double>(maximum)) {}
+
+std::int64_t WindowClimber::take_adjustment() noexcept {
+  const std::uint64_t requests = hits_ + misses_;
+  if (requests < sample_size_) return 0;
+  const double hit_ratio = static_cast<double>(hits_) / static_cast<double>(requests);
+  const double change = hit_ratio - previous_hit_ratio_;
+  // Keep direction while the ratio did not drop; otherwise reverse.
+  const double amount = change >= 0 ? step_ : -step_;
+  const double full = kStepFraction * static_cast<double>(maximum_);
+  step_ = std::abs(change) >= kRestartThreshold ? (amount >= 0 ? full : -full) : kStepDecay * amount;
+  previous_hit_ratio_ = hit_ratio;
+  hits_ = misses_ = 0;
+  return static_cast<std::int64_t>(std::llround(amount));
+}
+
+}  // namespace accelerator::local

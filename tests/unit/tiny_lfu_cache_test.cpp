@@ -1,0 +1,298 @@
+// Unit tests for the concurrent W-TinyLFU engine and its LocalBackend adapter (correctness only).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "accelerator/clock.hpp"
+#include "accelerator/local/default_local_backend.hpp"
+#include "accelerator/local/tiny_lfu_backend.hpp"
+#include "accelerator/local/tiny_lfu_cache.hpp"
+
+namespace accelerator::local {
+namespace {
+
+using namespace std::chrono_literals;
+using Cache = TinyLfuCache<std::uint64_t, std::uint64_t>;
+
+Cache::Options with_capacity(std::uint64_t capacity) {
+  Cache::Options o;
+  o.capacity = capacity;
+  return o;
+}
+
+// Records listener calls.
+struct Recorder {
+  std::mutex mutex;
+  std::map<RemovalCause, int> causes;
+  std::vector<std::pair<std::uint64_t, RemovalCause>> events;
+  Cache::Listener listener() {
+    return [this](const std::uint64_t& k, const std::uint64_t&, RemovalCause cause) {
+      std::lock_guard lock(mutex);
+      ++causes[cause];
+      events.emplace_back(k, cause);
+    };
+  }
+};
+
+TEST(TinyLfuCache, GetPutAndReplace) {
+  Cache cache(with_capacity(100));
+  EXPECT_FALSE(cache.get(1).has_value());
+  cache.put(1, 10);
+  EXPECT_EQ(cache.get(1), 10u);
+  cache.put(1, 11);
+  EXPECT_EQ(cache.get(1), 11u);
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_TRUE(cache.invalidate(1));
+  EXPECT_FALSE(cache.invalidate(1));
+  EXPECT_FALSE(cache.get(1).has_value());
+  const auto stats = cache.stats();
+  EXPECT_EQ(stats.hits, 2u);
+  EXPECT_EQ(stats.misses, 2u);
+}
+
+TEST(TinyLfuCache, StaysWithinEntryBound) {
+  Cache cache(with_capacity(100));
+  for (std::uint64_t k = 0; k < 10'000; ++k) {
+    cache.put(k, k);
+    ASSERT_LE(cache.size(), 100u);
+  }
+  EXPECT_EQ(cache.size(), 100u);
+  EXPECT_EQ(cache.stats().evictions_size, 9'900u);
+  std::size_t present = 0;
+  for (std::uint64_t k = 0; k < 10'000; ++k) present += cache.get(k).has_value();
+  EXPECT_EQ(present, 100u);
+}
+
+TEST(TinyLfuCache, StaysWithinWeightBound) {
+  Cache::Options o;
+  o.capacity = 1'000;
+  o.weigher = [](const std::uint64_t&, const std::uint64_t& v) { return static_cast<std::uint32_t>(v); };
+  Recorder recorder;
+  o.listener = recorder.listener();
+  Cache cache(o);
+  std::mt19937_64 rng(7);
+  for (std::uint64_t k = 0; k < 5'000; ++k) {
+    cache.put(k, 1 + rng() % 50);
+    ASSERT_LE(cache.weight(), 1'000u);
+  }
+  EXPECT_GT(cache.size(), 1'000u / 50);
+  // An entry heavier than the whole cache is admitted and immediately evicted.
+  cache.put(999'999, 5'000);
+  EXPECT_FALSE(cache.get(999'999).has_value());
+  EXPECT_LE(cache.weight(), 1'000u);
+}
+
+TEST(TinyLfuCache, ExpiresWithManualClockWithoutReads) {
+  auto clock = std::make_shared<ManualClock>();
+  Recorder recorder;
+  Cache::Options o = with_capacity(100);
+  o.clock = clock;
+  o.listener = recorder.listener();
+  Cache cache(o);
+  cache.put(1, 1, clock->now() + 1s);
+  cache.put(2, 2, clock->now() + 1h);
+  cache.put(3, 3);  // never expires
+  clock->advance(999ms);
+  EXPECT_EQ(cache.get(1), 1u);
+  clock->advance(2ms);
+  EXPECT_FALSE(cache.get(1).has_value());  // read-side check is exact
+  cache.cleanup();                          // the timer wheel drops it without a read
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(cache.stats().evictions_expired, 1u);
+  clock->advance(2h);
+  cache.put(4, 4);  // any write also sweeps
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_FALSE(cache.get(2).has_value());
+  EXPECT_EQ(cache.get(3), 3u);
+  EXPECT_EQ(recorder.causes[RemovalCause::kExpired], 2);
+}
+
+TEST(TinyLfuCache, ListenerReportsEveryCause) {
+  Recorder recorder;
+  Cache::Options o = with_capacity(10);
+  o.listener = recorder.listener();
+  Cache cache(o);
+  cache.put(1, 1);
+  cache.put(1, 2);  // replaced
+  EXPECT_EQ(recorder.events.back(), std::make_pair(std::uint64_t{1}, RemovalCause::kReplaced));
+  cache.invalidate(1);  // explicit
+  EXPECT_EQ(recorder.events.back(), std::make_pair(std::uint64_t{1}, RemovalCause::kExplicit));
+  for (std::uint64_t k = 100; k < 200; ++k) cache.put(k, k);
+  EXPECT_EQ(recorder.causes[RemovalCause::kEvicted], 90);
+  cache.invalidate_all();
+  EXPECT_EQ(recorder.causes[RemovalCause::kExplicit], 11);
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.weight(), 0u);
+}
+
+TEST(TinyLfuCache, InvalidateIfRemovesMatchesOnly) {
+  TinyLfuCache<std::string, int>::Options o;
+  o.capacity = 1'000;
+  TinyLfuCache<std::string, int> cache(o);
+  for (int i = 0; i < 100; ++i) {
+    cache.put("user:" + std::to_string(i), i);
+    cache.put("order:" + std::to_string(i), i);
+  }
+  const auto removed =
+      cache.invalidate_if([](const std::string& key, const int&) { return key.starts_with("user:"); });
+  EXPECT_EQ(removed, 100u);
+  EXPECT_EQ(cache.size(), 100u);
+  EXPECT_FALSE(cache.get("user:5").has_value());
+  EXPECT_EQ(cache.get("order:5"), 5);
+  // Survivors stay reachable after the backward-shift deletions.
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(cache.get("order:" + std::to_string(i)), i);
+}
+
+TEST(TinyLfuCache, HotEntriesSurviveAScan) {
+  Cache cache(with_capacity(200));
+  for (int round = 0; round < 20; ++round) {
+    for (std::uint64_t k = 0; k < 150; ++k) {
+      if (!cache.get(k)) cache.put(k, k);
+    }
+  }
+  // One-hit wonders interleaved with the hot set: the hot keys' reuse distance (300 distinct
+  // keys) exceeds the capacity, so LRU would keep almost none of them; admission keeps them.
+  for (std::uint64_t k = 10'000; k < 30'000; ++k) {
+    if (!cache.get(k)) cache.put(k, k);
+    if (!cache.get(k % 150)) cache.put(k % 150, k % 150);
+  }
+  cache.cleanup();
+  int hot = 0;
+  for (std::uint64_t k = 0; k < 150; ++k) hot += cache.get(k).has_value();
+  EXPECT_GE(hot, 140);
+}
+
+TEST(TinyLfuCacheConcurrency, WriteStormNeverExceedsBoundByOnePercent) {
+  constexpr std::uint64_t kCapacity = 1'000;
+  Cache cache(with_capacity(kCapacity));
+  std::atomic<bool> stop{false};
+  std::atomic<std::size_t> worst{0};
+  std::thread monitor([&] {
+    while (!stop.load()) {
+      const auto size = cache.size();
+      if (size > worst.load()) worst.store(size);
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      std::mt19937_64 rng(t);
+      for (int i = 0; i < 20'000; ++i) {
+        const std::uint64_t key = rng() % 50'000;
+        if (i % 7 == 0) {
+          cache.invalidate(key);
+        } else {
+          cache.put(key, key);
+        }
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  stop.store(true);
+  monitor.join();
+  EXPECT_LE(worst.load(), kCapacity + kCapacity / 100);
+  EXPECT_LE(cache.size(), kCapacity);
+}
+
+TEST(TinyLfuCacheConcurrency, ReadersSeeConsistentValuesDuringWrites) {
+  auto clock = std::make_shared<ManualClock>();
+  Cache::Options o = with_capacity(512);
+  o.clock = clock;
+  Cache cache(o);
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> bad{0}, hits{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(100 + t);
+      while (!stop.load(std::memory_order_relaxed)) {
+        const std::uint64_t key = rng() % 2'000;
+        if (auto v = cache.get(key)) {
+          hits.fetch_add(1, std::memory_order_relaxed);
+          if (*v != key * 3) bad.fetch_add(1);
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    std::mt19937_64 rng(1);
+    for (int i = 0; i < 30'000; ++i) {
+      const std::uint64_t key = rng() % 2'000;
+      switch (i % 10) {
+        case 0: cache.invalidate(key); break;
+        case 1: cache.put(key, key * 3, clock->now() + 1ms); break;
+        case 2: clock->advance(1ms); break;
+        case 3:
+          if (i % 1000 == 3) cache.invalidate_if([](const std::uint64_t& k, const std::uint64_t&) { return k % 5 == 0; });
+          break;
+        default: cache.put(key, key * 3);
+      }
+    }
+    stop.store(true);
+  });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(bad.load(), 0u);
+  EXPECT_LE(cache.size(), 512u);
+}
+
+TEST(TinyLfuBackend, KeepsEntriesUntilStaleUntilAndSharesStateAcrossCopies) {
+  auto clock = std::make_shared<ManualClock>();
+  TinyLfuBackend<std::string> backend(100, clock);
+  static_assert(LocalBackend<TinyLfuBackend<std::string>, std::string>);
+  auto copy = backend;
+  StoredEntry<std::string> entry{std::string("v"), clock->now() + 1s, clock->now() + 3s};
+  backend.set("k", entry);
+  EXPECT_TRUE(copy.get("k").has_value());
+  clock->advance(2s);  // expired but within grace: still returned
+  auto got = copy.get("k");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_FALSE(got->fresh_at(clock->now()));
+  clock->advance(2s);
+  EXPECT_FALSE(backend.get("k").has_value());
+  const auto stats = backend.stats();
+  EXPECT_EQ(stats.entries, 0u);
+  EXPECT_EQ(stats.evictions_expired, 1u);
+  EXPECT_EQ(stats.capacity, 100u);
+  backend.set("n", StoredEntry<std::string>{std::nullopt, clock->now() + 1s, clock->now() + 1s});
+  ASSERT_TRUE(backend.get("n").has_value());
+  EXPECT_TRUE(backend.get("n")->is_null());
+  backend.del("n");
+  EXPECT_FALSE(backend.get("n").has_value());
+}
+
+TEST(TinyLfuBackend, WeightedByBytesAndPrefixDelete) {
+  auto backend = TinyLfuBackend<std::string>::weighted(
+      1'000, [](const std::string& k, const StoredEntry<std::string>& e) {
+        return static_cast<std::uint32_t>(k.size() + (e.value ? e.value->size() : 0));
+      });
+  const auto far = SystemClock::instance()->now() + 1h;
+  for (int i = 0; i < 200; ++i) {
+    backend.set("a:" + std::to_string(i), StoredEntry<std::string>{std::string(20, 'x'), far, far});
+  }
+  auto stats = backend.stats();
+  EXPECT_LE(stats.weight, 1'000u);
+  EXPECT_GT(stats.entries, 0u);
+  backend.set("b:1", StoredEntry<std::string>{std::string("y"), far, far});
+  const auto with_b = backend.stats().entries;
+  EXPECT_EQ(backend.del_prefix("a:"), with_b - 1);
+  EXPECT_TRUE(backend.get("b:1").has_value());
+  backend.clear();
+  EXPECT_EQ(backend.stats().entries, 0u);
+}
+
+TEST(DefaultLocalBackend, IsTheTinyLfuEngine) {
+  static_assert(std::is_same_v<DefaultLocalBackend<std::string>, TinyLfuBackend<std::string>>);
+  DefaultLocalBackend<std::string> l1(10);
+  EXPECT_EQ(l1.stats().capacity, 10u);
+}
+
+}  // namespace
+}  // namespace accelerator::local
