@@ -1,0 +1,166 @@
+// accelerator/decorators/cacheable_batch.hpp — read-through for many keys (the seed's
+// #[cacheable_batch]).
+//
+//   asio::awaitable<std::expected<std::unordered_map<std::uint64_t, std::optional<User>>, AppError>>
+//   find_many(std::vector<std::uint64_t> ids) {
+//     co_return co_await cacheable_batch(cache_, ids, [this](std::vector<std::uint64_t> misses) {
+//       return repo_.find_many(std::move(misses));
+//     });
+//   }
+//
+// Semantics (seed §12.4 with the §18.19 fixes):
+//  1. Keys are deduplicated in order of first appearance; none left: an empty map, no cache call,
+//     no body run.
+//  2. The body ALWAYS receives the misses only (never the full list), and the result holds an
+//     entry for every distinct requested key (nullopt for "not found").
+//  3. When the cache offers mget_or_load (traits.hpp) the body is the mload of that call: cached
+//     null markers are hits, keys another caller is already loading are waited for instead of
+//     passed to the body, and results are written back by the cache.
+//     Otherwise: one mget(keys, {allow_stale, disable_load}), nullopt counts as a miss, the body
+//     runs with the misses, and ONE mset writes the body's results for the misses (nullopt and
+//     left-out keys too when options.cache_none). Results for keys that were not misses are
+//     dropped.
+//  4. A failed mget: Ignore treats every key as a miss; Propagate returns the error, no body run.
+//     A failed mset: Ignore returns the merged map; Propagate returns the error (body has run).
+//     The body's own error is returned unchanged and nothing is written.
+// REQUIRES: body(std::vector<K>) returns
+//   asio::awaitable<std::expected<std::unordered_map<K, std::optional<V>>, E>>.
+#pragma once
+
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "accelerator/config.hpp"
+#include "accelerator/decorators/options.hpp"
+#include "accelerator/decorators/support.hpp"
+#include "accelerator/decorators/traits.hpp"
+
+namespace accelerator {
+
+namespace decorators {
+
+template <class K, class Body>
+using batch_result_t = body_result_t<Body, std::vector<K>>;
+
+// The body as an mload (see run_body_as_load in cacheable.hpp): only the requested misses are
+// reported, left-out ones as nullopt.
+template <class K, class V, class E, class Body>
+asio::awaitable<CacheResult<std::unordered_map<K, std::optional<V>>>> run_body_as_mload(
+    std::shared_ptr<ErrorSlot<E>> slot, std::shared_ptr<Body> body, std::vector<K> misses) {
+  auto out = co_await (*body)(misses);
+  if (!out) {
+    slot->set(std::move(out.error()));
+    co_return fail(CacheError::loader("business function returned an error"));
+  }
+  std::unordered_map<K, std::optional<V>> loaded;
+  for (auto& key : misses) {
+    auto it = out->find(key);
+    loaded.emplace(key, it == out->end() ? std::optional<V>{} : std::move(it->second));
+  }
+  co_return loaded;
+}
+
+// Runs the body with `misses`, merges into `result`, writes with one mset.
+template <class Cache, class K, class Body>
+asio::awaitable<batch_result_t<K, Body>> load_misses(Cache& cache, std::vector<K> misses, Body& body,
+                                                     typename batch_result_t<K, Body>::value_type result,
+                                                     const CacheableBatchOptions& options) {
+  using R = batch_result_t<K, Body>;
+  using Map = typename R::value_type;
+  auto out = co_await body(misses);
+  if (!out) co_return R(std::unexpect, std::move(out.error()));
+  Map writes;
+  for (auto& key : misses) {
+    auto it = out->find(key);
+    typename Map::mapped_type value = it == out->end() ? typename Map::mapped_type{} : std::move(it->second);
+    if (value.has_value() || options.cache_none) writes.emplace(key, value);
+    result.insert_or_assign(std::move(key), std::move(value));
+  }
+  if (!writes.empty()) {
+    auto written = co_await cache.mset(std::move(writes));
+    if (!written && report_cache_error("cacheable_batch", "mset", options.on_cache_error, written.error())) {
+      co_return cache_failure<R>(written.error());
+    }
+  }
+  co_return result;
+}
+
+template <class Cache, class K, class Body>
+asio::awaitable<batch_result_t<K, Body>> cacheable_batch_impl(Cache& cache, std::vector<K> keys, Body body,
+                                                              CacheableBatchOptions options) {
+  using R = batch_result_t<K, Body>;
+  using Map = typename R::value_type;
+  using V = typename Map::mapped_type::value_type;
+  using E = typename R::error_type;
+  if (keys.empty()) co_return Map{};
+  const ReadOptions read{.allow_stale = options.allow_stale, .disable_load = true};
+
+  if constexpr (BatchCoalescingCache<Cache, K, V>) {
+    auto slot = std::make_shared<ErrorSlot<E>>();
+    auto shared_body = std::make_shared<Body>(std::move(body));
+    // A named mload, not a temporary in the co_await expression (GCC 12 coroutine temporaries).
+    auto mload = [slot, shared_body](const std::vector<K>& misses) {
+      return run_body_as_mload<K, V, E, Body>(slot, shared_body, misses);
+    };
+    auto got = co_await cache.mget_or_load(keys, std::move(mload), ReadOptions{.allow_stale = options.allow_stale},
+                                           options.cache_none);
+    if (got) {
+      Map result = std::move(*got);
+      for (auto& key : keys) result.try_emplace(key);
+      co_return result;
+    }
+    if (auto own = slot->take()) co_return R(std::unexpect, std::move(*own));
+    const ErrorKind kind = got.error().kind();
+    if (kind == ErrorKind::Loader || kind == ErrorKind::Timeout) co_return cache_failure<R>(got.error());
+    if (report_cache_error("cacheable_batch", "mget", options.on_cache_error, got.error())) {
+      co_return cache_failure<R>(got.error());
+    }
+    co_return co_await load_misses(cache, std::move(keys), *shared_body, Map{}, options);
+  } else {
+    auto got = co_await cache.mget(keys, read);
+    Map result;
+    std::vector<K> misses;
+    if (!got) {
+      if (report_cache_error("cacheable_batch", "mget", options.on_cache_error, got.error())) {
+        co_return cache_failure<R>(got.error());
+      }
+      misses = std::move(keys);
+    } else {
+      for (auto& key : keys) {
+        auto it = got->find(key);
+        if (it != got->end() && it->second.has_value()) {
+          result.insert_or_assign(key, std::move(it->second));
+        } else {
+          misses.push_back(key);
+        }
+      }
+    }
+    if (misses.empty()) co_return result;
+    co_return co_await load_misses(cache, std::move(misses), body, std::move(result), options);
+  }
+}
+
+}  // namespace decorators
+
+template <class Cache, std::ranges::input_range Keys, class Body,
+          class K = typename decorators::cache_key<Cache, std::ranges::range_value_t<Keys>>::type>
+  requires decorators::DecoratedBody<Body, std::vector<K>>
+asio::awaitable<decorators::batch_result_t<K, Body>> cacheable_batch(Cache& cache, const Keys& keys, Body body,
+                                                                     CacheableBatchOptions options = {}) {
+  // Deduplicated before the first suspension: `keys` need not outlive the call's first step.
+  return decorators::cacheable_batch_impl(cache, decorators::dedupe<K>(keys), std::move(body), options);
+}
+
+template <class Cache, class Key, class Body, class K = typename decorators::cache_key<Cache, Key>::type>
+  requires decorators::DecoratedBody<Body, std::vector<K>>
+asio::awaitable<decorators::batch_result_t<K, Body>> cacheable_batch(Cache& cache, std::initializer_list<Key> keys,
+                                                                     Body body, CacheableBatchOptions options = {}) {
+  return decorators::cacheable_batch_impl(cache, decorators::dedupe<K>(keys), std::move(body), options);
+}
+
+}  // namespace accelerator
