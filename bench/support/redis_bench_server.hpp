@@ -1,0 +1,12 @@
+// Benchmark support: the Redis server a benchmark talks to. ACCELERATOR_BENCH_REDIS_URL when set,
+// otherwise a redis-server started on a free loopback port (no persistence) and stopped at exit.
+#pragma once
+
+#include <string>
+
+namespace accelerator::bench {
+
+// The URL, or empty with `why` set when no server could be had.
+std::string bench_redis_url(std::string* why);
+
+}  // namespace accelerator::bench
