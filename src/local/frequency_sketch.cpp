@@ -29,11 +29,12 @@ FrequencySketch::FrequencySketch(std::size_t expected_entries, std::size_t sampl
 }
 
 void FrequencySketch::locate(std::uint64_t mixed, int row, std::size_t& word, unsigned& shift) const noexcept {
+  // All four counters of a key live in one 64-byte block (8 words), so an update costs one
+  // cache miss instead of four; each row owns two words of the block, so rows never collide.
   const std::uint64_t h = (mixed + kRowSeeds[row]) * kRowSeeds[row];
-  word = static_cast<std::size_t>((h >> 32) & mask_);
-  // Each row uses its own group of four nibbles in the word, so two rows never share a counter.
-  const unsigned nibble = (static_cast<unsigned>(mixed) & 3u) * 4u + static_cast<unsigned>(row);
-  shift = nibble * 4u;
+  const std::size_t block = static_cast<std::size_t>(mixed >> 32) & (mask_ >> 3);
+  word = block * 8 + static_cast<std::size_t>(row) * 2 + static_cast<std::size_t>((h >> 63) & 1);
+  shift = static_cast<unsigned>((h >> 58) & 15) * 4u;
 }
 
 std::uint32_t FrequencySketch::frequency(std::uint32_t key_hash) const noexcept {
