@@ -1,0 +1,99 @@
+// l1_bench — throughput and memory of the W-TinyLFU L1 engine (TinyLfuCache).
+//
+//   l1/read_zipf/threads:N    reads only; capacity 2^20, pre-filled with u64 keys 0..2^20-1,
+//                             keys from a 2^20 scrambled-Zipfian index array (θ = 0.99), each
+//                             thread starting at a different offset. items_per_second.
+//   l1/read_write_zipf        the same keys, 75% reads / 25% writes (replace the value).
+//   l1/memory                 bytes per entry beyond key and value (counter
+//                             overhead_bytes_per_entry), measured with mallinfo2 while filling
+//                             a cache of 2^20 u64 -> u64 entries.
+// The Java peer (bench/peers/CaffeineBench.java) runs the identical workload; see
+// scripts/l1_compare.sh.
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "accelerator/local/tiny_lfu_cache.hpp"
+#include "support/zipf_workload.hpp"
+
+namespace {
+
+using Cache = accelerator::local::TinyLfuCache<std::uint64_t, std::uint64_t>;
+constexpr std::uint64_t kItems = std::uint64_t{1} << 20;
+constexpr std::size_t kMask = kItems - 1;
+
+struct Workload {
+  std::unique_ptr<Cache> cache;
+  std::vector<std::uint64_t> keys;
+  Workload() {
+    Cache::Options options;
+    options.capacity = kItems;
+    cache = std::make_unique<Cache>(options);
+    for (std::uint64_t k = 0; k < kItems; ++k) cache->put(k, k);
+    keys = accelerator::bench::scrambled_zipf(kItems, kItems);
+  }
+};
+
+Workload& workload() {
+  static Workload w;  // built once, before any timed loop (thread-safe static init)
+  return w;
+}
+
+void read_zipf(benchmark::State& state) {
+  auto& w = workload();
+  std::size_t i = static_cast<std::size_t>(state.thread_index()) * (kItems / 16);
+  std::uint64_t found = 0;
+  for (auto _ : state) {
+    found += w.cache->find(w.keys[i++ & kMask], [](const std::uint64_t&) {});
+  }
+  benchmark::DoNotOptimize(found);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(read_zipf)->Name("l1/read_zipf")->Threads(1)->Threads(2);
+
+void read_write_zipf(benchmark::State& state) {
+  auto& w = workload();
+  std::size_t i = static_cast<std::size_t>(state.thread_index()) * (kItems / 16);
+  std::uint64_t found = 0;
+  for (auto _ : state) {
+    const std::uint64_t key = w.keys[i & kMask];
+    if ((i++ & 3) == 3) {
+      w.cache->put(key, i);
+    } else {
+      found += w.cache->find(key, [](const std::uint64_t&) {});
+    }
+  }
+  benchmark::DoNotOptimize(found);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(read_write_zipf)->Name("l1/read_write_zipf");
+
+std::size_t heap_in_use() {
+  const struct mallinfo2 info = mallinfo2();
+  return info.uordblks + info.hblkhd;
+}
+
+void memory(benchmark::State& state) {
+  double overhead = 0;
+  for (auto _ : state) {
+    const std::size_t before = heap_in_use();
+    {
+      Cache::Options options;
+      options.capacity = kItems;
+      Cache cache(options);
+      for (std::uint64_t k = 0; k < kItems; ++k) cache.put(k, k);
+      const std::size_t used = heap_in_use() - before;
+      overhead = static_cast<double>(used) / static_cast<double>(cache.size()) - 2.0 * sizeof(std::uint64_t);
+      benchmark::DoNotOptimize(cache.size());
+    }
+  }
+  state.counters["overhead_bytes_per_entry"] = overhead;
+}
+BENCHMARK(memory)->Name("l1/memory")->Iterations(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
