@@ -4,6 +4,7 @@
 #include "connection.hpp"
 
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <asio/bind_executor.hpp>
 #include <asio/co_spawn.hpp>
@@ -126,10 +127,19 @@ asio::awaitable<CacheResult<std::shared_ptr<Transport>>> open_transport(asio::an
 
   if (auto* tls = transport->tls()) {
     const std::string& name = config.tls->server_name;
-    SSL_set_tlsext_host_name(tls->native_handle(), name.c_str());
+    asio::error_code parse_ec;
+    const bool is_ip = !asio::ip::make_address(name, parse_ec).is_unspecified() && !parse_ec;
+    SSL* ssl = tls->native_handle();
+    if (!is_ip) SSL_set_tlsext_host_name(ssl, name.c_str());  // no SNI for IP literals (RFC 6066)
     if (config.tls->verify) {
       tls->set_verify_mode(asio::ssl::verify_peer);
-      tls->set_verify_callback(asio::ssl::host_name_verification(name));
+      // OpenSSL checks the name during the handshake: DNS names against the certificate's DNS
+      // names, IP literals against its IP addresses.
+      if (is_ip) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
+      } else {
+        SSL_set1_host(ssl, name.c_str());
+      }
     } else {
       tls->set_verify_mode(asio::ssl::verify_none);
     }
