@@ -3,8 +3,14 @@
 // Every counter is monotonic for the life of the cache (never reset), so a scraper computes rates.
 // The first sixteen are the seed's (spec §11.1), in the seed's export order; the rest are ours.
 // Hot-path cost: one uncontended relaxed add (detail::StripedCounter), no lock, no allocation.
+//
+// Latency: one LatencyHistogram per operation (ACCELERATOR_CACHE_LATENCIES), recorded in
+// nanoseconds of wall time of the whole public call (record with LatencyTimer, see
+// observability/latency_histogram.hpp). Levels (L1 size, breaker state, in-flight loads) are not
+// here: they live in the backends and are read into CacheDiagnosticSnapshot.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -12,6 +18,7 @@
 #include <vector>
 
 #include "accelerator/detail/striped_counter.hpp"
+#include "accelerator/observability/latency_histogram.hpp"
 
 namespace accelerator {
 
@@ -55,11 +62,38 @@ namespace accelerator {
   X(mdel_errors, "accelerator_cache_mdel_errors_total", "mdel calls that returned an error")                  \
   X(warmup_errors, "accelerator_cache_warmup_errors_total", "warmup calls that returned an error")
 
-// A point-in-time copy of the counters.
+// X(field, op label, help text). Exported as one family with an `op` label.
+#define ACCELERATOR_CACHE_LATENCIES(X)                                            \
+  X(get, "get", "get calls, L1 hit to loader run")                                \
+  X(mget, "mget", "mget calls")                                                   \
+  X(set, "set", "set calls")                                                      \
+  X(mset, "mset", "mset calls")                                                   \
+  X(del, "del", "del calls")                                                      \
+  X(mdel, "mdel", "mdel calls")                                                   \
+  X(load, "load", "loader runs (load and mload), including write-back")          \
+  X(remote, "remote", "L2 round trips (one per backend call, whatever its batch)")
+
+struct CacheLatencySnapshot {
+#define ACCELERATOR_FIELD(field, op, help) HistogramSnapshot field;
+  ACCELERATOR_CACHE_LATENCIES(ACCELERATOR_FIELD)
+#undef ACCELERATOR_FIELD
+};
+
+// The live latency histograms of one cache (nanoseconds). Thread-safe; ~7.8 KiB each.
+struct CacheLatency {
+#define ACCELERATOR_FIELD(field, op, help) LatencyHistogram field;
+  ACCELERATOR_CACHE_LATENCIES(ACCELERATOR_FIELD)
+#undef ACCELERATOR_FIELD
+};
+
+// A point-in-time copy of the counters and histograms.
 struct CacheMetricsSnapshot {
 #define ACCELERATOR_FIELD(field, name, help) std::uint64_t field = 0;
   ACCELERATOR_CACHE_COUNTERS(ACCELERATOR_FIELD)
 #undef ACCELERATOR_FIELD
+  CacheLatencySnapshot latency;
+  std::chrono::system_clock::time_point start_time{};  // when the counters started (cache built)
+  std::chrono::system_clock::time_point time{};        // when this snapshot was taken
 };
 
 // The live counters of one cache. Thread-safe.
@@ -68,9 +102,19 @@ class CacheMetrics {
 #define ACCELERATOR_FIELD(field, name, help) detail::StripedCounter field;
   ACCELERATOR_CACHE_COUNTERS(ACCELERATOR_FIELD)
 #undef ACCELERATOR_FIELD
+  CacheLatency latency;
+  const std::chrono::system_clock::time_point start_time = std::chrono::system_clock::now();
 
   CacheMetricsSnapshot snapshot() const;
 };
+
+// (op label, help, snapshot) for every latency histogram, in ACCELERATOR_CACHE_LATENCIES order.
+struct LatencyPoint {
+  std::string_view op;
+  std::string_view help;
+  const HistogramSnapshot* histogram = nullptr;
+};
+std::vector<LatencyPoint> latency_points(const CacheMetricsSnapshot& snapshot);
 
 // A named counter value. `help` describes it (used for Prometheus # HELP lines).
 struct MetricPoint {
