@@ -139,7 +139,7 @@ TEST_F(RemoteCacheTest, BatchWriteBackIsOneRoundTrip) {
                    .mloader_fn(loader(),
                                [](const std::vector<Key>& ids) -> asio::awaitable<CacheResult<LoadedMap<Key, std::string>>> {
                                  LoadedMap<Key, std::string> out;
-                                 for (auto id : ids) out.emplace(id, "v" + std::to_string(id));
+                                 for (auto id : ids) out.emplace(id, std::string("v").append(std::to_string(id)));  // (g++ 12 -Wrestrict false positive on "v" + str)
                                  co_return out;
                                })
                    .build()
