@@ -254,10 +254,13 @@ class LevelCache {
 
     // Fills L1 from an L2 hit, for no longer than the L2 entry has left, unless the key changed
     // since `generation` was taken (before the L2 read).
-    void fill_local(const std::string& ekey, const RemoteValue& hit, detail::GenerationTable::Generation generation) {
+    void fill_local(const std::string& ekey, const RemoteValue& hit, detail::GenerationTable::Generation generation,
+                    detail::GenerationTable::Generation epoch) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(hit.expire_at - clock->unix_now());
       if (left <= std::chrono::milliseconds::zero()) return;
-      generations.write_if_unchanged(ekey, generation, [&] { put_local(ekey, hit.value, left); });
+      generations.write_if_unchanged(ekey, generation, [&] {
+        if (generations.epoch() == epoch) put_local(ekey, hit.value, left);
+      });
     }
 
     // Counts an L2 failure; returns the error to hand to the caller under FailClosed.
@@ -293,6 +296,7 @@ class LevelCache {
       }
       if (l2()) {
         const auto generation = generations.snapshot(*ekey);
+        const auto epoch = generations.epoch();
         auto read = co_await remote->get(*ekey);
         if (!read) {
           if (auto error = remote_failed(read.error())) {
@@ -305,7 +309,7 @@ class LevelCache {
             metrics.remote_corrupt.add();  // a miss; the load below overwrites it
           } else if (clock->unix_now() < hit->expire_at) {
             metrics.remote_hit.add();
-            if (l1()) fill_local(*ekey, *hit, generation);
+            if (l1()) fill_local(*ekey, *hit, generation, epoch);
             co_return std::move(hit->value);
           } else if (!stale) {
             stale.emplace(std::move(hit->value));
@@ -363,6 +367,7 @@ class LevelCache {
                                           bool registered, bool refresh) {
       State& s = *self;
       const auto generation = s.generations.snapshot(ekey);
+      const auto epoch = s.generations.epoch();
       s.metrics.load_total.add();
       s.metrics.load_keys.add();
       if (refresh) s.metrics.refresh_attempts.add();
@@ -384,7 +389,8 @@ class LevelCache {
         std::vector<std::string> keys(1, ekey);
         std::vector<Value> values(1, **outcome);
         std::vector<detail::GenerationTable::Generation> generations_at_start(1, generation);
-        auto written = co_await s.write_back(std::move(keys), std::move(values), std::move(generations_at_start));
+        auto written =
+            co_await s.write_back(std::move(keys), std::move(values), std::move(generations_at_start), epoch);
         if (written) {
           result = std::move(**outcome);
         } else {
@@ -399,8 +405,10 @@ class LevelCache {
     // Writes loaded values to L2 (one round trip) and L1, skipping every key written or deleted
     // since its generation was taken. A key whose generation moved while the L2 write was in
     // flight is deleted again from L2 so the older value does not linger there either.
+    // `epoch` is the L1 epoch when the load began: after an invalidation gap L1 is not filled.
     asio::awaitable<CacheResult<void>> write_back(std::vector<std::string> ekeys, std::vector<Value> values,
-                                                  std::vector<detail::GenerationTable::Generation> generations_at_start) {
+                                                  std::vector<detail::GenerationTable::Generation> generations_at_start,
+                                                  detail::GenerationTable::Generation epoch) {
       std::vector<std::size_t> live;
       for (std::size_t i = 0; i < ekeys.size(); ++i) {
         if (generations.snapshot(ekeys[i]) == generations_at_start[i]) {
@@ -439,8 +447,12 @@ class LevelCache {
       }
       if (l1()) {
         for (auto i : live) {
-          const bool wrote = generations.write_if_unchanged(ekeys[i], generations_at_start[i],
-                                                            [&] { put_local(ekeys[i], values[i]); });
+          bool wrote = false;
+          generations.write_if_unchanged(ekeys[i], generations_at_start[i], [&] {
+            if (generations.epoch() != epoch) return;
+            put_local(ekeys[i], values[i]);
+            wrote = true;
+          });
           if (!wrote) metrics.load_discarded.add();
         }
       }
@@ -511,6 +523,7 @@ class LevelCache {
       if (l2() && !missing.empty()) {
         std::vector<std::string> request;
         std::vector<detail::GenerationTable::Generation> generations_before;
+        const auto epoch = generations.epoch();
         for (auto i : missing) {
           request.push_back(ekeys[i]);
           generations_before.push_back(generations.snapshot(ekeys[i]));
@@ -534,7 +547,7 @@ class LevelCache {
                 metrics.remote_corrupt.add();
               } else if (unix_now < hit->expire_at) {
                 metrics.remote_hit.add();
-                if (l1()) fill_local(ekeys[i], *hit, generations_before[j]);
+                if (l1()) fill_local(ekeys[i], *hit, generations_before[j], epoch);
                 result.emplace(unique[i], std::move(hit->value));
                 continue;
               } else if (!stale[i]) {
@@ -606,6 +619,7 @@ class LevelCache {
       State& s = *self;
       std::vector<detail::GenerationTable::Generation> generations_at_start;
       for (auto& ekey : ekeys) generations_at_start.push_back(s.generations.snapshot(ekey));
+      const auto epoch = s.generations.epoch();
       s.metrics.load_total.add();
       s.metrics.load_keys.add(keys.size());
       auto mload = [self, keys]() { return self->loader->mload(keys); };  // named: see run_load
@@ -632,7 +646,8 @@ class LevelCache {
           }
           results.emplace_back(std::move(value));
         }
-        auto written = co_await s.write_back(std::move(write_keys), std::move(write_values), std::move(write_generations));
+        auto written = co_await s.write_back(std::move(write_keys), std::move(write_values),
+                                             std::move(write_generations), epoch);
         if (!written) results.assign(keys.size(), fail(written.error()));
       }
       for (std::size_t i = 0; i < keys.size(); ++i) {
@@ -784,9 +799,10 @@ class LevelCache {
       metrics.invalidation_receive.add();
     }
 
-    // Messages may have been lost: nothing in L1 can be trusted to be current.
+    // Messages may have been lost: nothing in L1 can be trusted to be current. Loads already
+    // running still write L2 (their keys were not changed) but no longer fill L1.
     void on_invalidation_gap() {
-      generations.bump_all();
+      generations.bump_epoch();
       if (l1()) local->clear();
       metrics.invalidation_gap_clears.add();
     }

@@ -181,6 +181,31 @@ TEST_F(LocalCacheTest, SingleflightDeduplicatesConcurrentMisses) {
   EXPECT_EQ(cache.metrics_snapshot().load_total, 1u);
 }
 
+TEST_F(LocalCacheTest, SingleflightHoldsAcrossThreadsConcurrently) {
+  // 1000 gets of one cold key from a 4-thread pool: exactly one loader call, one value for all.
+  auto c = counters;
+  auto cache = builder()
+                   .disable_loader_timeout()
+                   .loader_fn([c](Key id) -> asio::awaitable<LoadResult> {
+                     ++c->load;
+                     co_await testing::sleep_for(20ms);
+                     co_return "user-" + std::to_string(id);
+                   })
+                   .build()
+                   .value();
+  asio::thread_pool pool(4);
+  std::vector<std::future<LoadResult>> results;
+  for (int i = 0; i < 1000; ++i) results.push_back(asio::co_spawn(pool, cache.get(77), asio::use_future));
+  int correct = 0;
+  for (auto& r : results) correct += r.get().value() == "user-77" ? 1 : 0;
+  pool.join();
+  EXPECT_EQ(correct, 1000);
+  EXPECT_EQ(counters->load, 1);
+  auto m = cache.metrics_snapshot();
+  EXPECT_EQ(m.load_total, 1u);
+  EXPECT_EQ(m.singleflight_coalesced + m.local_hit, 999u) << "every other caller waited or hit the fresh value";
+}
+
 TEST_F(LocalCacheTest, WithoutPenetrationProtectEveryCallerLoads) {
   auto cache = builder().penetration_protect(false).loader_fn(user_loader()).build().value();
   std::vector<std::future<LoadResult>> results;

@@ -38,8 +38,10 @@ class GenerationTable {
     write();
   }
 
-  // Bumps every stripe: after lost invalidations nothing loaded before now may be written.
-  void bump_all() noexcept;
+  // The L1 epoch: bumped when invalidation messages may have been lost. A load that began in an
+  // older epoch may still write L2 (its key was not changed) but not L1.
+  Generation epoch() const noexcept { return epoch_.load(std::memory_order_acquire); }
+  void bump_epoch() noexcept { epoch_.fetch_add(1, std::memory_order_acq_rel); }
 
   // Runs `write` only if the key's generation still equals `expected`, atomically with respect
   // to bump(). Returns whether it ran.
@@ -63,6 +65,7 @@ class GenerationTable {
     std::atomic<Generation> value{0};
   };
   std::array<Stripe, kStripes> stripes_{};
+  std::atomic<Generation> epoch_{0};
   mutable std::array<std::mutex, kLocks> locks_{};
 };
 
