@@ -403,9 +403,11 @@ class ConnectionImpl final : public Connection {
 class SubscriberImpl final : public Subscription, public std::enable_shared_from_this<SubscriberImpl> {
  public:
   SubscriberImpl(const asio::any_io_executor& executor, std::shared_ptr<const ConnectionConfig> config,
-                 std::string channel, InvalidationHandlers handlers, std::shared_ptr<HealthState> health)
+                 SubscriberPicker pick, std::string channel, InvalidationHandlers handlers,
+                 std::shared_ptr<HealthState> health)
       : strand_(asio::make_strand(executor)),
         config_(std::move(config)),
+        pick_(std::move(pick)),
         channel_(std::move(channel)),
         handlers_(std::move(handlers)),
         health_(std::move(health)),
@@ -434,7 +436,9 @@ class SubscriberImpl final : public Subscription, public std::enable_shared_from
     auto self = shared_from_this();
     while (!stopped_) {
       RespParser parser;
-      auto opened = co_await open_transport(strand_, *config_, parser);
+      target_ = pick_ ? pick_(attempt_) : nullptr;
+      if (!target_) target_ = config_;
+      auto opened = co_await open_transport(strand_, *target_, parser);
       if (stopped_) {
         if (opened) (*opened)->close();
         break;
@@ -450,6 +454,7 @@ class SubscriberImpl final : public Subscription, public std::enable_shared_from
         health_->failures.fetch_add(1, std::memory_order_relaxed);
         health_->set_error("pubsub: " + lost.message());
         if (was_subscribed_) health_->reconnects.fetch_add(1, std::memory_order_relaxed);
+        ++attempt_;
         if (retry_now_) {
           retry_now_ = false;
           continue;  // the first attempt after losing a confirmed subscription is immediate
@@ -457,6 +462,7 @@ class SubscriberImpl final : public Subscription, public std::enable_shared_from
       } else {
         health_->failures.fetch_add(1, std::memory_order_relaxed);
         health_->set_error("pubsub: " + opened.error().message());
+        ++attempt_;
       }
       co_await pause(backoff_.next(accelerator::detail::thread_random()));
     }
@@ -540,6 +546,9 @@ class SubscriberImpl final : public Subscription, public std::enable_shared_from
 
   asio::strand<asio::any_io_executor> strand_;
   std::shared_ptr<const ConnectionConfig> config_;
+  SubscriberPicker pick_;
+  std::shared_ptr<const ConnectionConfig> target_;  // the server of the current attempt
+  std::size_t attempt_ = 0;
   std::string channel_;
   InvalidationHandlers handlers_;
   std::shared_ptr<HealthState> health_;
@@ -602,8 +611,16 @@ std::shared_ptr<Connection> Connection::start(const asio::any_io_executor& execu
 std::shared_ptr<Subscription> start_subscriber(const asio::any_io_executor& executor,
                                                std::shared_ptr<const ConnectionConfig> config, std::string channel,
                                                InvalidationHandlers handlers, std::shared_ptr<HealthState> health) {
-  auto s = std::make_shared<SubscriberImpl>(executor, std::move(config), std::move(channel), std::move(handlers),
-                                            std::move(health));
+  return start_subscriber(executor, std::move(config), SubscriberPicker{}, std::move(channel), std::move(handlers),
+                          std::move(health));
+}
+
+std::shared_ptr<Subscription> start_subscriber(const asio::any_io_executor& executor,
+                                               std::shared_ptr<const ConnectionConfig> config, SubscriberPicker pick,
+                                               std::string channel, InvalidationHandlers handlers,
+                                               std::shared_ptr<HealthState> health) {
+  auto s = std::make_shared<SubscriberImpl>(executor, std::move(config), std::move(pick), std::move(channel),
+                                            std::move(handlers), std::move(health));
   s->run();
   return s;
 }

@@ -25,6 +25,7 @@
 #include <asio/dispatch.hpp>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -144,5 +145,15 @@ class StandaloneRouter final : public CommandRouter {
 std::shared_ptr<Subscription> start_subscriber(const asio::any_io_executor& executor,
                                                std::shared_ptr<const ConnectionConfig> config, std::string channel,
                                                InvalidationHandlers handlers, std::shared_ptr<HealthState> health);
+
+// The same, with the server chosen per connection attempt: `pick(n)` gives the server for the
+// n-th attempt (n grows on every failed attempt and every lost session), so a cluster client can
+// move the subscription to another node when its node dies. `config` supplies the timing options
+// and is the fallback when pick returns null.
+using SubscriberPicker = std::function<std::shared_ptr<const ConnectionConfig>(std::size_t attempt)>;
+std::shared_ptr<Subscription> start_subscriber(const asio::any_io_executor& executor,
+                                               std::shared_ptr<const ConnectionConfig> config, SubscriberPicker pick,
+                                               std::string channel, InvalidationHandlers handlers,
+                                               std::shared_ptr<HealthState> health);
 
 }  // namespace accelerator::remote::detail

@@ -115,4 +115,53 @@ CacheResult<RedisEndpoint> parse_redis_url(std::string_view url) {
   return ep;
 }
 
+bool is_redis_cluster_url(std::string_view url) noexcept {
+  return url.starts_with("redis-cluster://") || url.starts_with("rediss-cluster://");
+}
+
+CacheResult<std::vector<RedisEndpoint>> parse_redis_cluster_url(std::string_view url) {
+  std::string scheme;
+  std::string_view rest;
+  if (url.starts_with("redis-cluster://")) {
+    scheme = "redis://";
+    rest = url.substr(16);
+  } else if (url.starts_with("rediss-cluster://")) {
+    scheme = "rediss://";
+    rest = url.substr(17);
+  } else if (url.starts_with("redis://")) {
+    scheme = "redis://";
+    rest = url.substr(8);
+  } else if (url.starts_with("rediss://")) {
+    scheme = "rediss://";
+    rest = url.substr(9);
+  } else {
+    return bad(url, "scheme must be redis-cluster://, rediss-cluster://, redis:// or rediss://");
+  }
+  std::string_view path;
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    path = rest.substr(slash);
+    rest = rest.substr(0, slash);
+  }
+  std::string_view userinfo;
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+    userinfo = rest.substr(0, at + 1);  // with the '@'
+    rest = rest.substr(at + 1);
+  }
+  std::vector<RedisEndpoint> seeds;
+  while (true) {
+    const auto comma = rest.find(',');
+    std::string_view host = rest.substr(0, comma);
+    if (host.empty()) return bad(url, "empty seed node");
+    std::string one = scheme;
+    one.append(userinfo).append(host).append(path);
+    auto ep = parse_redis_url(one);
+    if (!ep) return fail(ep.error());
+    if (ep->db != 0) return bad(url, "Redis Cluster has only database 0");
+    seeds.push_back(std::move(*ep));
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return seeds;
+}
+
 }  // namespace accelerator::remote

@@ -6,6 +6,11 @@
 //   rediss://...                                    the same over TLS (see RedisTlsOptions)
 // user and password may be percent-encoded; IPv6 hosts go in brackets ("redis://[::1]:6380").
 // With a user the client sends `AUTH user password` (ACL), with only a password `AUTH password`.
+// Redis Cluster: either a cluster URL with one or more seed nodes,
+//   redis-cluster://[[user]:password@]host:port[,host:port...]     (rediss-cluster:// for TLS)
+// or any redis:// / rediss:// URL (commas allowed between host:port) with `cluster = true`. The
+// client reads the slot map from a seed (CLUSTER SLOTS) and talks to every master directly;
+// credentials and TLS settings apply to all nodes; the database must be 0.
 #pragma once
 
 #include <chrono>
@@ -13,6 +18,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "accelerator/error.hpp"
 
@@ -39,6 +45,10 @@ struct RedisOptions {
   std::chrono::milliseconds pubsub_ping_interval{1000};  // liveness check of the subscriber
   std::string client_name = "accelerator";               // CLIENT SETNAME; empty = skip
   RedisTlsOptions tls;                                   // used by rediss:// URLs
+  // Redis Cluster (see above). pool_size then counts connections per master node.
+  bool cluster = false;                                  // implied by a redis-cluster:// URL
+  std::chrono::milliseconds cluster_refresh_interval{10000};  // periodic CLUSTER SLOTS
+  std::uint32_t cluster_max_redirects = 5;  // MOVED/ASK/TRYAGAIN retries of one command
 };
 
 // A parsed URL.
@@ -53,5 +63,13 @@ struct RedisEndpoint {
 
 // Parses a redis:// or rediss:// URL; InvalidConfig "invalid redis URL: ..." when malformed.
 CacheResult<RedisEndpoint> parse_redis_url(std::string_view url);
+
+// True for redis-cluster:// and rediss-cluster:// URLs.
+bool is_redis_cluster_url(std::string_view url) noexcept;
+
+// The seed nodes of a cluster URL (redis-cluster://, rediss-cluster://, or redis[s]:// with
+// comma-separated host:port pairs). Every endpoint carries the URL's credentials and TLS flag;
+// InvalidConfig when malformed or when a database other than 0 is named.
+CacheResult<std::vector<RedisEndpoint>> parse_redis_cluster_url(std::string_view url);
 
 }  // namespace accelerator::remote

@@ -1,0 +1,534 @@
+// The Redis Cluster router: slot map, per-node connection pools, redirections, batch splitting.
+#include "cluster.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <algorithm>
+#include <unordered_map>
+
+namespace accelerator::remote::detail {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kMinRefreshGap{100};
+constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+std::string_view worst(std::string_view a, std::string_view b) {
+  auto rank = [](std::string_view s) { return s == "open" ? 2 : s == "half_open" ? 1 : 0; };
+  return rank(b) > rank(a) ? b : a;
+}
+
+// Sends one request to each of several connections at once and waits for all replies.
+struct Send {
+  std::shared_ptr<Connection> connection;
+  std::string bytes;
+  std::size_t commands = 1;
+};
+
+struct GatherState {
+  std::mutex mutex;
+  std::vector<std::optional<CacheResult<RespValue>>> results;
+  std::size_t remaining = 0;
+  std::move_only_function<void()> resume;
+};
+
+asio::awaitable<std::vector<CacheResult<RespValue>>> gather(std::vector<Send> sends, std::string_view what) {
+  auto state = std::make_shared<GatherState>();
+  state->results.resize(sends.size());
+  state->remaining = sends.size();
+  auto initiate = [state, &sends, what](auto handler) {
+    {
+      std::lock_guard lock(state->mutex);
+      state->resume = [h = std::move(handler)]() mutable {
+        auto ex = asio::get_associated_executor(h);
+        asio::post(ex, std::move(h));
+      };
+    }
+    for (std::size_t i = 0; i < sends.size(); ++i) {
+      auto done = [state, i](CacheResult<RespValue> r) {
+        std::move_only_function<void()> go;
+        {
+          std::lock_guard lock(state->mutex);
+          state->results[i] = std::move(r);
+          if (--state->remaining == 0) go = std::move(state->resume);
+        }
+        if (go) go();
+      };
+      sends[i].connection->async_exec(std::move(sends[i].bytes), sends[i].commands, what, std::move(done));
+    }
+  };
+  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(std::move(initiate), asio::use_awaitable);
+  std::vector<CacheResult<RespValue>> out;
+  out.reserve(sends.size());
+  for (auto& r : state->results) out.push_back(std::move(*r));
+  co_return out;
+}
+
+}  // namespace
+
+struct ClusterClient::Node {
+  std::string address;
+  std::shared_ptr<const ConnectionConfig> config;
+  std::vector<std::shared_ptr<Connection>> pool;
+  std::atomic<std::size_t> next{0};
+  mutable std::mutex breaker_mutex;
+  CircuitBreaker breaker;
+
+  Node(std::string a, std::shared_ptr<const ConnectionConfig> c, const RedisOptions& o)
+      : address(std::move(a)), config(std::move(c)), breaker(o.breaker_failure_threshold, o.breaker_cooldown) {}
+
+  std::shared_ptr<Connection> pick() {
+    const std::size_t start = next.fetch_add(1, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < pool.size(); ++i) {
+      const auto& c = pool[(start + i) % pool.size()];
+      if (c->ready()) return c;
+    }
+    return pool[start % pool.size()];
+  }
+  bool ready() const {
+    for (const auto& c : pool) {
+      if (c->ready()) return true;
+    }
+    return false;
+  }
+  bool admit() {
+    std::lock_guard lock(breaker_mutex);
+    return breaker.allow(Clock::now());
+  }
+  bool open() const {
+    std::lock_guard lock(breaker_mutex);
+    return breaker.state(Clock::now()) == CircuitBreaker::State::Open;
+  }
+  void record(bool ok) {
+    std::lock_guard lock(breaker_mutex);
+    if (ok) {
+      breaker.on_success();
+    } else {
+      breaker.on_failure(Clock::now());
+    }
+  }
+  std::string_view circuit() const {
+    std::lock_guard lock(breaker_mutex);
+    return CircuitBreaker::name(breaker.state(Clock::now()));
+  }
+};
+
+struct ClusterClient::Topology {
+  SlotMap map;
+  std::vector<std::shared_ptr<Node>> nodes;  // aligned with map.nodes()
+};
+
+ClusterClient::ClusterClient(const asio::any_io_executor& executor, std::vector<RedisEndpoint> seeds,
+                             RedisOptions options, std::shared_ptr<HealthState> health)
+    : executor_(executor),
+      strand_(asio::make_strand(executor)),
+      seeds_(std::move(seeds)),
+      options_(std::move(options)),
+      health_(std::move(health)),
+      refresh_timer_(strand_) {}
+
+ClusterClient::~ClusterClient() = default;
+
+std::shared_ptr<ClusterClient> ClusterClient::start(const asio::any_io_executor& executor,
+                                                    std::vector<RedisEndpoint> seeds, RedisOptions options,
+                                                    std::shared_ptr<HealthState> health) {
+  std::shared_ptr<ClusterClient> client(
+      new ClusterClient(executor, std::move(seeds), std::move(options), std::move(health)));
+  auto topology = std::make_shared<Topology>();
+  for (const auto& seed : client->seeds_) {
+    auto node = client->node_at(seed.host, seed.port);
+    if (!node) continue;
+    client->seed_nodes_.push_back(node);
+    topology->nodes.push_back(node);
+  }
+  client->topology_ = std::move(topology);
+  asio::co_spawn(client->strand_, [client]() { return client->refresh_loop(); }, asio::detached);
+  return client;
+}
+
+std::shared_ptr<const ClusterClient::Topology> ClusterClient::topology() const {
+  std::lock_guard lock(mutex_);
+  return topology_;
+}
+
+std::shared_ptr<ClusterClient::Node> ClusterClient::node_for(std::optional<std::uint16_t> slot) const {
+  auto t = topology();
+  if (slot) {
+    const auto owner = t->map.owner(*slot);
+    if (owner != SlotMap::kNoNode && owner < t->nodes.size()) return t->nodes[owner];
+  }
+  // Keyless, or the slot's owner is unknown: any live node (MOVED corrects a wrong guess).
+  const std::vector<std::shared_ptr<Node>>& candidates = t->nodes.empty() ? seed_nodes_ : t->nodes;
+  for (const auto& n : candidates) {
+    if (n->ready() && !n->open()) return n;
+  }
+  return candidates.empty() ? nullptr : candidates.front();
+}
+
+std::shared_ptr<ClusterClient::Node> ClusterClient::node_at(const std::string& host, std::uint16_t port) {
+  const std::string address = node_address(host, port);
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = nodes_.find(address); it != nodes_.end()) return it->second;
+  }
+  RedisEndpoint ep = seeds_.front();
+  ep.host = host;
+  ep.port = port;
+  auto config = make_connection_config(std::move(ep), options_);
+  if (!config) {
+    health_->set_error("cluster node " + address + ": " + config.error().message());
+    return nullptr;
+  }
+  auto node = std::make_shared<Node>(address, std::move(*config), options_);
+  std::lock_guard lock(mutex_);
+  if (auto it = nodes_.find(address); it != nodes_.end()) return it->second;  // lost a race
+  if (stopped_) return nullptr;
+  for (std::size_t i = 0; i < options_.pool_size; ++i) {
+    node->pool.push_back(Connection::start(executor_, node->config, health_));
+  }
+  nodes_.emplace(address, node);
+  return node;
+}
+
+void ClusterClient::on_moved(std::uint16_t slot, const std::shared_ptr<Node>& target) {
+  {
+    std::lock_guard lock(mutex_);
+    const auto owner = topology_->map.owner(slot);
+    if (owner == SlotMap::kNoNode || owner >= topology_->nodes.size() || topology_->nodes[owner] != target) {
+      auto next = std::make_shared<Topology>(*topology_);
+      const auto before = next->map.nodes().size();
+      next->map.assign(slot, target->address);
+      if (next->map.nodes().size() > before) next->nodes.push_back(target);
+      topology_ = std::move(next);
+    }
+  }
+  request_refresh();
+}
+
+asio::awaitable<void> ClusterClient::pause(std::chrono::milliseconds d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(d);
+  asio::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+asio::awaitable<CacheResult<RespValue>> ClusterClient::exec(std::optional<std::uint16_t> slot, std::string bytes,
+                                                            std::string_view what) {
+  std::shared_ptr<Node> ask;
+  for (std::uint32_t attempt = 0;; ++attempt) {
+    auto node = ask ? ask : node_for(slot);
+    if (!node) co_return fail(CacheError::backend("redis " + std::string(what) + " failed: no cluster node"));
+    if (!node->admit()) {
+      co_return fail(CacheError::backend("redis " + std::string(what) + " skipped: circuit open (" + node->address + ")"));
+    }
+    std::string out;
+    std::size_t commands = 1;
+    if (ask) {
+      out.reserve(kAsking.size() + bytes.size());
+      out.append(kAsking).append(bytes);
+      commands = 2;
+    } else {
+      out = bytes;
+    }
+    const bool asked = static_cast<bool>(ask);
+    ask.reset();
+    auto r = co_await node->pick()->async_exec(std::move(out), commands, what, asio::use_awaitable);
+    node->record(r.has_value());
+    if (!r) {
+      request_refresh();
+      co_return r;
+    }
+    RespValue reply;
+    if (commands == 2) {
+      if (r->type != RespValue::Type::Array || r->elements.size() != 2) {
+        co_return fail(CacheError::backend("redis " + std::string(what) + " failed: bad reply to ASKING"));
+      }
+      reply = std::move(r->elements[1]);
+    } else {
+      reply = std::move(*r);
+    }
+    if (!reply.is_error() || attempt >= options_.cluster_max_redirects) co_return reply;
+    if (auto redirect = parse_redirect(reply.str)) {
+      const std::string host = redirect->host.empty() ? node->config->endpoint.host : redirect->host;
+      auto target = node_at(host, redirect->port);
+      if (!target) co_return reply;
+      if (redirect->kind == Redirect::Kind::Moved) {
+        on_moved(redirect->slot, target);
+      } else if (!asked) {
+        ask = std::move(target);  // ASK is followed once; a second ASK goes back to the map
+      }
+      continue;
+    }
+    if (is_transient_cluster_error(reply.str)) {
+      co_await pause(std::chrono::milliseconds(10 * (attempt + 1)));
+      continue;
+    }
+    co_return reply;
+  }
+}
+
+asio::awaitable<CacheResult<std::vector<RespValue>>> ClusterClient::exec_many(std::vector<ClusterCommand> commands,
+                                                                              std::string_view what) {
+  std::vector<RespValue> results(commands.size());
+  struct Item {
+    std::size_t index;
+    std::shared_ptr<Node> ask;  // set when the next attempt must go there with ASKING
+  };
+  std::vector<Item> pending;
+  pending.reserve(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) pending.push_back(Item{i, nullptr});
+
+  for (std::uint32_t attempt = 0; !pending.empty(); ++attempt) {
+    // Group by node, keeping request order inside each group.
+    struct Group {
+      std::shared_ptr<Node> node;
+      Send send;
+      std::vector<std::pair<std::size_t, bool>> items;  // (index into pending, preceded by ASKING)
+    };
+    std::vector<Group> groups;
+    std::unordered_map<Node*, std::size_t> by_node;
+    for (std::size_t p = 0; p < pending.size(); ++p) {
+      auto node = pending[p].ask ? pending[p].ask : node_for(commands[pending[p].index].slot);
+      if (!node) co_return fail(CacheError::backend("redis " + std::string(what) + " failed: no cluster node"));
+      auto [it, fresh] = by_node.try_emplace(node.get(), groups.size());
+      if (fresh) {
+        if (node->open()) {
+          co_return fail(
+              CacheError::backend("redis " + std::string(what) + " skipped: circuit open (" + node->address + ")"));
+        }
+        groups.push_back(Group{node, Send{node->pick(), {}, 0}, {}});
+      }
+      Group& g = groups[it->second];
+      const bool asking = static_cast<bool>(pending[p].ask);
+      if (asking) {
+        g.send.bytes.append(kAsking);
+        ++g.send.commands;
+      }
+      g.send.bytes.append(commands[pending[p].index].bytes);
+      ++g.send.commands;
+      g.items.emplace_back(p, asking);
+    }
+    std::vector<Send> sends;
+    sends.reserve(groups.size());
+    for (auto& g : groups) sends.push_back(std::move(g.send));
+    std::vector<CacheResult<RespValue>> replies;
+    if (sends.size() == 1) {
+      auto& s = sends.front();
+      auto r = co_await s.connection->async_exec(std::move(s.bytes), s.commands, what, asio::use_awaitable);
+      replies.push_back(std::move(r));
+    } else {
+      replies = co_await gather(std::move(sends), what);
+    }
+
+    std::vector<Item> retry;
+    bool transient = false;
+    for (std::size_t gi = 0; gi < groups.size(); ++gi) {
+      auto& g = groups[gi];
+      auto& r = replies[gi];
+      g.node->record(r.has_value());
+      if (!r) {
+        request_refresh();
+        co_return fail(r.error());
+      }
+      // One command gives its reply, several an Array of replies.
+      std::vector<RespValue> flat;
+      const std::size_t expected =
+          g.items.size() + static_cast<std::size_t>(std::count_if(g.items.begin(), g.items.end(),
+                                                                  [](const auto& it) { return it.second; }));
+      if (expected == 1) {
+        flat.push_back(std::move(*r));
+      } else if (r->type == RespValue::Type::Array && r->elements.size() == expected) {
+        flat = std::move(r->elements);
+      } else {
+        co_return fail(CacheError::backend("redis " + std::string(what) + " failed: unexpected pipelined reply"));
+      }
+      std::size_t pos = 0;
+      for (const auto& [p, asking] : g.items) {
+        if (asking) ++pos;  // the ASKING reply
+        RespValue& reply = flat[pos++];
+        Item& item = pending[p];
+        if (reply.is_error() && attempt < options_.cluster_max_redirects) {
+          if (auto redirect = parse_redirect(reply.str)) {
+            const std::string host = redirect->host.empty() ? g.node->config->endpoint.host : redirect->host;
+            if (auto target = node_at(host, redirect->port)) {
+              if (redirect->kind == Redirect::Kind::Moved) {
+                on_moved(redirect->slot, target);
+                retry.push_back(Item{item.index, nullptr});
+              } else {
+                retry.push_back(Item{item.index, asking ? nullptr : std::move(target)});
+              }
+              continue;
+            }
+          } else if (is_transient_cluster_error(reply.str)) {
+            transient = true;
+            retry.push_back(Item{item.index, nullptr});
+            continue;
+          }
+        }
+        results[item.index] = std::move(reply);
+      }
+    }
+    pending = std::move(retry);
+    if (transient && !pending.empty()) co_await pause(std::chrono::milliseconds(10 * (attempt + 1)));
+  }
+  co_return results;
+}
+
+std::shared_ptr<Connection> ClusterClient::route(std::string_view key) {
+  auto node = key.empty() ? node_for(std::nullopt) : node_for(key_slot(key));
+  return node ? node->pick() : nullptr;
+}
+
+bool ClusterClient::connected() const noexcept {
+  std::lock_guard lock(mutex_);
+  for (const auto& [address, node] : nodes_) {
+    if (node->ready()) return true;
+  }
+  return false;
+}
+
+void ClusterClient::stop() {
+  if (stopped_.exchange(true)) return;
+  asio::dispatch(strand_, [self = shared_from_this()] { self->refresh_timer_.cancel(); });
+  std::map<std::string, std::shared_ptr<Node>> nodes;
+  {
+    std::lock_guard lock(mutex_);
+    nodes = nodes_;
+  }
+  for (auto& [address, node] : nodes) {
+    for (auto& c : node->pool) c->stop();
+  }
+}
+
+std::string ClusterClient::circuit() const {
+  std::string_view state = "closed";
+  auto t = topology();
+  for (const auto& n : t->nodes) state = worst(state, n->circuit());
+  return std::string(state);
+}
+
+std::vector<std::string> ClusterClient::node_addresses() const { return topology()->map.nodes(); }
+
+std::size_t ClusterClient::covered_slots() const { return topology()->map.covered(); }
+
+std::shared_ptr<const ConnectionConfig> ClusterClient::subscriber_config(std::size_t attempt) const {
+  auto t = topology();
+  const auto& nodes = t->nodes.empty() ? seed_nodes_ : t->nodes;
+  if (nodes.empty()) return nullptr;
+  return nodes[attempt % nodes.size()]->config;
+}
+
+void ClusterClient::request_refresh() {
+  if (stopped_) return;
+  const auto now = now_ns();
+  if (now - last_refresh_ns_.load(std::memory_order_relaxed) < std::chrono::nanoseconds(kMinRefreshGap).count()) return;
+  if (refreshing_.exchange(true)) return;
+  auto self = shared_from_this();
+  asio::co_spawn(
+      strand_,
+      [self]() -> asio::awaitable<void> {
+        co_await self->refresh();
+        self->refreshing_.store(false);
+      },
+      asio::detached);
+}
+
+asio::awaitable<bool> ClusterClient::refresh_now() {
+  while (refreshing_.exchange(true)) co_await pause(std::chrono::milliseconds(5));
+  const bool ok = co_await refresh();
+  refreshing_.store(false);
+  co_return ok;
+}
+
+asio::awaitable<bool> ClusterClient::refresh() {
+  last_refresh_ns_.store(now_ns(), std::memory_order_relaxed);
+  // Live nodes of the current map first, then the others, then the seeds.
+  std::vector<std::shared_ptr<Node>> candidates;
+  {
+    auto t = topology();
+    for (const auto& n : t->nodes) {
+      if (n->ready()) candidates.push_back(n);
+    }
+    for (const auto& n : t->nodes) {
+      if (!n->ready()) candidates.push_back(n);
+    }
+    for (const auto& n : seed_nodes_) {
+      if (std::find(candidates.begin(), candidates.end(), n) == candidates.end()) candidates.push_back(n);
+    }
+  }
+  std::string request;
+  append_command(request, {"CLUSTER", "SLOTS"});
+  std::string last_error;
+  for (const auto& node : candidates) {
+    if (stopped_) co_return false;
+    auto r = co_await node->pick()->async_exec(std::string(request), 1, "CLUSTER SLOTS", asio::use_awaitable);
+    if (!r) {
+      last_error = r.error().message();
+      continue;
+    }
+    auto map = SlotMap::from_cluster_slots(*r, node->config->endpoint.host);
+    if (!map) {
+      last_error = map.error().message();
+      continue;
+    }
+    if (map->covered() == 0) {
+      last_error = "CLUSTER SLOTS: no slot is assigned";
+      continue;
+    }
+    auto next = std::make_shared<Topology>();
+    next->map = std::move(*map);
+    bool complete = true;
+    for (const auto& address : next->map.nodes()) {
+      // Addresses come from node_address(); split them back for node_at().
+      const auto colon = address.rfind(':');
+      std::string host = address.substr(0, colon);
+      if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+      const auto port = static_cast<std::uint16_t>(std::stoul(address.substr(colon + 1)));
+      auto n = node_at(host, port);
+      if (!n) {
+        complete = false;
+        break;
+      }
+      next->nodes.push_back(std::move(n));
+    }
+    if (!complete) continue;
+    {
+      std::lock_guard lock(mutex_);
+      topology_ = std::move(next);
+    }
+    co_return true;
+  }
+  if (!last_error.empty()) health_->set_error("cluster map refresh: " + last_error);
+  co_return false;
+}
+
+asio::awaitable<void> ClusterClient::refresh_loop() {
+  auto self = shared_from_this();
+  if (!refreshing_.exchange(true)) {
+    co_await refresh();
+    refreshing_.store(false);
+  }
+  while (!stopped_) {
+    // Retry soon while no map is known, then at the configured interval.
+    const auto wait = covered_slots() == 0 ? std::chrono::milliseconds(200) : options_.cluster_refresh_interval;
+    refresh_timer_.expires_after(wait);
+    asio::error_code ec;
+    co_await refresh_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopped_) break;
+    if (!refreshing_.exchange(true)) {
+      co_await refresh();
+      refreshing_.store(false);
+    }
+  }
+}
+
+}  // namespace accelerator::remote::detail
