@@ -261,6 +261,37 @@ TEST_F(RemoteCacheTest, SubscriptionGapClearsL1) {
   EXPECT_EQ(runner.run(b.get(1)).value(), "v") << "L2 still serves";
 }
 
+TEST_F(RemoteCacheTest, GapDuringALoadKeepsTheL2WriteButSkipsL1) {
+  // Messages lost while a load runs may have invalidated what the loader read, so its value must
+  // not enter L1; its key was not written since, so the L2 write (which every instance shares and
+  // invalidations also clear) still happens and the caller gets the value.
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto n = loads;
+  auto b = builder()
+               .broadcast_invalidation(true)
+               .disable_loader_timeout()
+               .loader_fn([n, release](Key id) -> asio::awaitable<LoadResult> {
+                 ++*n;
+                 while (!release->load()) co_await testing::sleep_for(1ms);
+                 co_return "user-" + std::to_string(id);
+               })
+               .build()
+               .value();
+  asio::thread_pool pool(1);
+  auto pending = asio::co_spawn(pool, b.get(7), asio::use_future);
+  while (loads->load() == 0) std::this_thread::sleep_for(1ms);
+  remote.signal_gap();
+  release->store(true);
+  EXPECT_EQ(pending.get().value(), "user-7");
+  pool.join();
+  EXPECT_FALSE(b.peek(7)) << "L1 is not filled by a load that began before the gap";
+  EXPECT_TRUE(remote.raw("user:7")) << "L2 is written";
+  EXPECT_EQ(b.metrics_snapshot().load_discarded, 1u);
+  EXPECT_EQ(runner.run(b.get(7)).value(), "user-7");
+  EXPECT_EQ(*loads, 1) << "the next read is an L2 hit";
+  EXPECT_TRUE(b.peek(7)) << "and that hit fills L1";
+}
+
 TEST_F(RemoteCacheTest, MessagesForAnotherAreaOrGarbageAreIgnored) {
   auto b = builder().broadcast_invalidation(true).build().value();
   ASSERT_TRUE(runner.run(b.set(1, "v")));
