@@ -1,0 +1,485 @@
+// cache_path_bench — what the cache path costs a service, hand-written vs through the decorators.
+//
+// Two services read users (User{id, "user-<id>"}) through a LevelCache:
+//   manual  calls the cache API directly: get(disable_load) -> repository -> set when found
+//           (batch: mget -> repository batch over the misses -> one mset), as people write by hand;
+//   macro   the same through cacheable / cacheable_batch (include/accelerator/decorators/).
+// The repository answers every id at once, without I/O, so a miss measures the cache's own work.
+//
+// Cases (names as in the seed's baseline, docs/benchmarks/cache_path_bench.json):
+//   single_key/{hit,miss}_{manual,macro}       one key per iteration
+//   batch/{hit,miss}_{manual,macro}/32         32 keys per iteration (items_per_second counts keys)
+// Local mode: W-TinyLFU L1, local_ttl 60 s, null_ttl 10 s; hits read key 42 / keys 1..32 (capacity
+// 200 000). Measured in CPU time: the path never waits, and CPU time is less disturbed than wall
+// time by other processes on a shared machine.
+// With a Redis URL (--redis-url=URL, else ACCELERATOR_BENCH_REDIS_URL, else ACCELERATOR_REDIS_URL;
+// "none" or empty: local only) the same eight run under remote/ in Both mode (L1 + Redis, so hits
+// are L1 hits and misses pay a Redis GET/MGET miss plus a SET/pipelined write), plus
+// remote/single_key/l2_hit_{manual,macro} and remote/batch/l2_hit_{manual,macro}/32 in Remote mode
+// (every read is a Redis round trip and a decode). Remote cases are measured in wall time
+// (names end in /real_time). Keys in Redis carry a per-process prefix, so runs never see each
+// other's data.
+//
+// Miss cases do not drift. Each miss uses a key never seen before (from a counter), so it really
+// is a miss, and it goes to a separate L1 of small capacity (kMissCapacity) that is filled to
+// capacity with such keys before anything is measured. Every measured miss therefore inserts into
+// a full cache: the admission test and one eviction are part of every iteration, from the first to
+// the last, instead of the cost changing as an initially empty cache fills up (the seed's miss
+// cases filled a 200 000-entry cache while they ran). Memory stays bounded; the stale-write
+// guards of LevelCache are fixed-size tables.
+//
+// Everything, Redis I/O included, runs on the benchmark thread's io_context: no thread hand-off
+// is measured. Machine fingerprint (CPU model, compiler, build type) goes into the JSON context
+// for tools/export_bench_baseline.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "accelerator/accelerator.hpp"
+#include "accelerator/decorators.hpp"
+#include "accelerator/remote/redis_backend.hpp"
+
+#ifndef ACCELERATOR_BUILD_TYPE
+#define ACCELERATOR_BUILD_TYPE "unknown"
+#endif
+
+namespace accelerator::bench {
+namespace {
+
+using namespace std::chrono_literals;
+using Id = std::uint64_t;
+
+struct User {
+  Id id = 0;
+  std::string name;
+};
+void to_json(nlohmann::json& j, const User& u) { j = nlohmann::json{{"id", u.id}, {"name", u.name}}; }
+void from_json(const nlohmann::json& j, User& u) {
+  j.at("id").get_to(u.id);
+  j.at("name").get_to(u.name);
+}
+
+using Users = std::unordered_map<Id, std::optional<User>>;
+using Ids = std::vector<Id>;
+
+constexpr std::size_t kHitCapacity = 200'000;
+constexpr std::size_t kMissCapacity = 8'192;
+constexpr std::size_t kBatch = 32;
+constexpr Id kHitKey = 42;
+constexpr Id kRemoteHitKey = 9001;
+
+// Fresh keys for misses, shared by the manual and macro cases (and by all modes: a key is never
+// reused within a process, and Redis keys carry a per-process prefix).
+std::atomic<Id> next_single_miss{Id{1} << 40};
+std::atomic<Id> next_batch_miss{Id{2} << 40};
+
+User make_user(Id id) { return User{id, "user-" + std::to_string(id)}; }
+
+class Repository {
+ public:
+  asio::awaitable<CacheResult<std::optional<User>>> find(Id id) const { co_return std::optional(make_user(id)); }
+  asio::awaitable<CacheResult<Users>> find_many(Ids ids) const {
+    Users out;
+    out.reserve(ids.size());
+    for (Id id : ids) out.emplace(id, make_user(id));
+    co_return out;
+  }
+};
+
+// The hand-written path.
+template <class Cache>
+class ManualService {
+ public:
+  ManualService(Cache& cache, const Repository& repo) : cache_(cache), repo_(repo) {}
+
+  asio::awaitable<CacheResult<std::optional<User>>> find(Id id) {
+    const ReadOptions no_load{.disable_load = true};
+    auto got = co_await cache_.get(id, no_load);
+    if (got && got->has_value()) co_return std::move(*got);
+    auto loaded = co_await repo_.find(id);
+    if (loaded && loaded->has_value()) {
+      auto written = co_await cache_.set(id, *loaded);
+      (void)written;  // a failed cache write still answers with the loaded value
+    }
+    co_return loaded;
+  }
+
+  asio::awaitable<CacheResult<Users>> find_many(Ids ids) {
+    const ReadOptions no_load{.disable_load = true};
+    auto got = co_await cache_.mget(ids, no_load);
+    Users result;
+    Ids misses;
+    if (got) {
+      for (Id id : ids) {
+        auto it = got->find(id);
+        if (it != got->end() && it->second.has_value()) {
+          result.insert_or_assign(id, std::move(it->second));
+        } else {
+          misses.push_back(id);
+        }
+      }
+    } else {
+      misses = ids;
+    }
+    if (misses.empty()) co_return result;
+    auto loaded = co_await repo_.find_many(std::move(misses));
+    if (!loaded) co_return loaded;
+    std::vector<std::pair<Id, std::optional<User>>> writes;
+    writes.reserve(loaded->size());
+    for (auto& [id, user] : *loaded) {
+      if (user.has_value()) writes.emplace_back(id, user);
+      result.insert_or_assign(id, std::move(user));
+    }
+    if (!writes.empty()) {
+      auto written = co_await cache_.mset(std::move(writes));
+      (void)written;
+    }
+    co_return result;
+  }
+
+ private:
+  Cache& cache_;
+  const Repository& repo_;
+};
+
+// The same service through the decorators.
+template <class Cache>
+class MacroService {
+ public:
+  MacroService(Cache& cache, const Repository& repo) : cache_(cache), repo_(repo) {}
+
+  asio::awaitable<CacheResult<std::optional<User>>> find(Id id) {
+    co_return co_await cacheable(cache_, id, [this, id] { return repo_.find(id); });
+  }
+
+  asio::awaitable<CacheResult<Users>> find_many(Ids ids) {
+    co_return co_await cacheable_batch(cache_, ids, [this](Ids misses) { return repo_.find_many(std::move(misses)); });
+  }
+
+ private:
+  Cache& cache_;
+  const Repository& repo_;
+};
+
+// Runs `body` on `io` in the calling thread until it finishes. Redis connections keep reads
+// pending on `io`, so run() would not return by itself: the completion stops it.
+void drive(asio::io_context& io, asio::awaitable<void> body) {
+  std::exception_ptr failure;
+  asio::co_spawn(io, std::move(body), [&](std::exception_ptr e) {
+    failure = e;
+    io.stop();
+  });
+  io.restart();
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+}
+
+Ids batch_keys(Id first) {
+  Ids ids(kBatch);
+  for (std::size_t i = 0; i < kBatch; ++i) ids[i] = first + i;
+  return ids;
+}
+
+enum class Path { Manual, Macro };
+enum class Kind { Hit, Miss };
+
+// One cache set-up (Local, Both or Remote mode) with the caches the cases need.
+template <class Cache>
+struct Setup {
+  asio::io_context& io;
+  Repository repo;
+  Cache hit_cache;
+  Cache miss_cache;  // small capacity, kept full (see the top of the file)
+  bool prefilled = false;
+
+  Setup(asio::io_context& i, Cache hit, Cache miss) : io(i), hit_cache(std::move(hit)), miss_cache(std::move(miss)) {}
+
+  // Puts key 42 and keys 1..32 (or the remote hit key) in the hit cache: done before each case
+  // so a TTL running out during a long session cannot turn hits into misses.
+  bool warm(Id single) {
+    bool ok = true;
+    drive(io, [&]() -> asio::awaitable<void> {
+      auto one = co_await hit_cache.set(single, make_user(single));
+      std::vector<std::pair<Id, std::optional<User>>> entries;
+      for (Id id : batch_keys(1)) entries.emplace_back(id, make_user(id));
+      auto many = co_await hit_cache.mset(std::move(entries));
+      ok = one.has_value() && many.has_value();
+    }());
+    return ok;
+  }
+
+  // Fills the miss cache to capacity (twice over) with fresh keys, through the manual path.
+  bool prefill() {
+    if (prefilled) return true;
+    bool ok = true;
+    drive(io, [&]() -> asio::awaitable<void> {
+      ManualService<Cache> manual(miss_cache, repo);
+      for (std::size_t i = 0; i < 2 * kMissCapacity / kBatch && ok; ++i) {
+        auto loaded = co_await manual.find_many(batch_keys(next_batch_miss.fetch_add(kBatch)));
+        ok = loaded.has_value();
+      }
+    }());
+    prefilled = ok;
+    return ok;
+  }
+};
+
+template <class Service>
+asio::awaitable<void> single_loop(benchmark::State& state, Service& service, Kind kind) {
+  for (auto _ : state) {
+    const Id id = kind == Kind::Hit ? kHitKey : next_single_miss.fetch_add(1, std::memory_order_relaxed);
+    auto got = co_await service.find(id);
+    if (!got || !got->has_value()) {
+      state.SkipWithError(got ? "no value" : got.error().to_string().c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(got);
+  }
+}
+
+template <class Service>
+asio::awaitable<void> batch_loop(benchmark::State& state, Service& service, Kind kind) {
+  const Ids hit_keys = batch_keys(1);
+  for (auto _ : state) {
+    Ids ids = kind == Kind::Hit ? hit_keys : batch_keys(next_batch_miss.fetch_add(kBatch, std::memory_order_relaxed));
+    auto got = co_await service.find_many(std::move(ids));
+    if (!got || got->size() != kBatch) {
+      state.SkipWithError(got ? "wrong number of entries" : got.error().to_string().c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(got);
+  }
+}
+
+template <class Cache>
+void run_case(benchmark::State& state, Setup<Cache>& setup, Kind kind, Path path, bool batch, Id hit_key) {
+  if (kind == Kind::Hit && !setup.warm(hit_key)) {
+    state.SkipWithError("warming the cache failed");
+    return;
+  }
+  if (kind == Kind::Miss && !setup.prefill()) {
+    state.SkipWithError("filling the miss cache failed");
+    return;
+  }
+  Cache& cache = kind == Kind::Hit ? setup.hit_cache : setup.miss_cache;
+  const auto before = cache.metrics_snapshot();
+  ManualService<Cache> manual(cache, setup.repo);
+  MacroService<Cache> macro(cache, setup.repo);
+  if (path == Path::Manual) {
+    drive(setup.io, batch ? batch_loop(state, manual, kind) : single_loop(state, manual, kind));
+  } else {
+    drive(setup.io, batch ? batch_loop(state, macro, kind) : single_loop(state, macro, kind));
+  }
+  const auto after = cache.metrics_snapshot();
+  const double keys = static_cast<double>(state.iterations()) * (batch ? kBatch : 1);
+  state.SetItemsProcessed(static_cast<std::int64_t>(keys));
+  // What the case really measured: hits per key read, at L1 and L2.
+  if (keys > 0) {
+    state.counters["l1_hit_ratio"] = static_cast<double>(after.local_hit - before.local_hit) / keys;
+    if (after.remote_hit + after.remote_miss > before.remote_hit + before.remote_miss) {
+      state.counters["l2_hit_ratio"] = static_cast<double>(after.remote_hit - before.remote_hit) / keys;
+    }
+  }
+}
+
+// ---- set-ups ----
+
+auto local_cache(std::size_t capacity) {
+  return LevelCacheBuilder<Id, User>()
+      .area("bench-local")
+      .mode(CacheMode::Local)
+      .local_ttl(60s)
+      .null_ttl(10s)
+      .local(local::DefaultLocalBackend<User>(capacity))
+      .build();
+}
+using LocalCache = decltype(local_cache(1))::value_type;
+
+std::optional<remote::RedisBackend> redis_backend(asio::io_context& io, const std::string& url,
+                                                  const std::string& prefix, std::string* why) {
+  remote::RedisOptions o;
+  o.url = url;
+  o.key_prefix = prefix;
+  o.pool_size = 1;
+  auto b = remote::RedisBackend::create(io.get_executor(), o);
+  if (!b) {
+    *why = b.error().to_string();
+    return std::nullopt;
+  }
+  return std::move(*b);
+}
+
+auto both_cache(remote::RedisBackend redis, std::size_t capacity, CacheMode mode) {
+  return LevelCacheBuilder<Id, User>()
+      .area("bench-remote")
+      .mode(mode)
+      .local_ttl(60s)
+      .remote_ttl(60s)
+      .null_ttl(10s)
+      .local(local::DefaultLocalBackend<User>(capacity))
+      .remote(std::move(redis))
+      .build();
+}
+using RemoteCache = decltype(both_cache(std::declval<remote::RedisBackend>(), 1, CacheMode::Both))::value_type;
+
+struct Environment {
+  asio::io_context io;
+  std::unique_ptr<Setup<LocalCache>> local;
+  std::unique_ptr<Setup<RemoteCache>> both;    // Both mode: L1 + Redis
+  std::unique_ptr<Setup<RemoteCache>> remote;  // Remote mode: Redis only (l2_hit cases)
+  std::string error;
+};
+
+// Process-wide and never destroyed: the Redis connections outlive every case, and tearing them
+// down at exit would only add noise.
+Environment& environment() {
+  static auto* env = new Environment();
+  return *env;
+}
+
+Setup<LocalCache>* local_setup() {
+  auto& env = environment();
+  if (!env.local) {
+    auto hit = local_cache(kHitCapacity);
+    auto miss = local_cache(kMissCapacity);
+    if (!hit || !miss) return nullptr;
+    env.local = std::make_unique<Setup<LocalCache>>(env.io, std::move(*hit), std::move(*miss));
+  }
+  return env.local.get();
+}
+
+Setup<RemoteCache>* remote_setup(const std::string& url, CacheMode mode) {
+  auto& env = environment();
+  auto& slot = mode == CacheMode::Both ? env.both : env.remote;
+  if (slot) return slot.get();
+  if (!env.error.empty()) return nullptr;
+  const std::string prefix = "accelerator-bench-" + std::to_string(::getpid()) + "-" +
+                             std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  auto a = redis_backend(env.io, url, prefix, &env.error);
+  auto b = a ? redis_backend(env.io, url, prefix, &env.error) : std::nullopt;
+  if (!a || !b) return nullptr;
+  auto hit = both_cache(std::move(*a), kHitCapacity, mode);
+  auto miss = both_cache(std::move(*b), kMissCapacity, mode);
+  if (!hit || !miss) {
+    env.error = (!hit ? hit.error() : miss.error()).to_string();
+    return nullptr;
+  }
+  slot = std::make_unique<Setup<RemoteCache>>(env.io, std::move(*hit), std::move(*miss));
+  return slot.get();
+}
+
+// ---- registration ----
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  }
+  return "unknown";
+}
+
+struct CaseSpec {
+  const char* name;
+  Kind kind;
+  Path path;
+  bool batch;
+};
+
+constexpr CaseSpec kCases[] = {
+    {"single_key/hit_manual", Kind::Hit, Path::Manual, false},
+    {"single_key/hit_macro", Kind::Hit, Path::Macro, false},
+    {"single_key/miss_manual", Kind::Miss, Path::Manual, false},
+    {"single_key/miss_macro", Kind::Miss, Path::Macro, false},
+    {"batch/hit_manual/32", Kind::Hit, Path::Manual, true},
+    {"batch/hit_macro/32", Kind::Hit, Path::Macro, true},
+    {"batch/miss_manual/32", Kind::Miss, Path::Manual, true},
+    {"batch/miss_macro/32", Kind::Miss, Path::Macro, true},
+};
+
+void register_cases(const std::string& redis_url) {
+  for (const CaseSpec& c : kCases) {
+    benchmark::RegisterBenchmark(c.name, [c](benchmark::State& state) {
+      auto* setup = local_setup();
+      if (!setup) return state.SkipWithError("building the local caches failed");
+      run_case(state, *setup, c.kind, c.path, c.batch, kHitKey);
+    });
+  }
+  if (redis_url.empty()) return;
+  auto remote_case = [redis_url](CaseSpec c, CacheMode mode, std::string name) {
+    benchmark::RegisterBenchmark(name.c_str(), [c, mode, redis_url](benchmark::State& state) {
+      auto* setup = remote_setup(redis_url, mode);
+      if (!setup) return state.SkipWithError(("Redis set-up failed: " + environment().error).c_str());
+      run_case(state, *setup, c.kind, c.path, c.batch, kRemoteHitKey);
+    })->UseRealTime();
+  };
+  for (const CaseSpec& c : kCases) remote_case(c, CacheMode::Both, std::string("remote/") + c.name);
+  remote_case({nullptr, Kind::Hit, Path::Manual, false}, CacheMode::Remote, "remote/single_key/l2_hit_manual");
+  remote_case({nullptr, Kind::Hit, Path::Macro, false}, CacheMode::Remote, "remote/single_key/l2_hit_macro");
+  remote_case({nullptr, Kind::Hit, Path::Manual, true}, CacheMode::Remote, "remote/batch/l2_hit_manual/32");
+  remote_case({nullptr, Kind::Hit, Path::Macro, true}, CacheMode::Remote, "remote/batch/l2_hit_macro/32");
+}
+
+// --redis-url=URL (or --redis-url URL) is ours; everything else goes to Google Benchmark.
+std::string take_redis_url(int& argc, char** argv) {
+  std::optional<std::string> url;
+  int out = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--redis-url=", 0) == 0) {
+      url = arg.substr(std::strlen("--redis-url="));
+    } else if (arg == "--redis-url" && i + 1 < argc) {
+      url = argv[++i];
+    } else {
+      argv[out++] = argv[i];
+    }
+  }
+  argc = out;
+  if (!url) {
+    for (const char* name : {"ACCELERATOR_BENCH_REDIS_URL", "ACCELERATOR_REDIS_URL"}) {
+      if (const char* v = std::getenv(name); v != nullptr && *v != '\0') {
+        url = v;
+        break;
+      }
+    }
+  }
+  if (!url || *url == "none") return {};
+  return *url;
+}
+
+}  // namespace
+}  // namespace accelerator::bench
+
+int main(int argc, char** argv) {
+  using namespace accelerator::bench;
+  const std::string redis_url = take_redis_url(argc, argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  benchmark::AddCustomContext("accelerator_cpu_model", cpu_model());
+  benchmark::AddCustomContext("accelerator_compiler", "g++ " __VERSION__);
+  benchmark::AddCustomContext("accelerator_build_type", ACCELERATOR_BUILD_TYPE);
+  benchmark::AddCustomContext("accelerator_redis", redis_url.empty() ? "none" : redis_url);
+  register_cases(redis_url);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
