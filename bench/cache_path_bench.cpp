@@ -28,12 +28,16 @@
 // cases filled a 200 000-entry cache while they ran). Memory stays bounded; the stale-write
 // guards of LevelCache are fixed-size tables.
 //
+// With --latency it runs latency/{l1_hit,l2_hit,miss} instead: per-call percentiles (p50_us,
+// p90_us, p99_us, p999_us) through cacheable, for the peer report (scripts/bench.sh compare).
+//
 // Everything, Redis I/O included, runs on the benchmark thread's io_context: no thread hand-off
 // is measured. Machine fingerprint (CPU model, compiler, build type) goes into the JSON context
 // for tools/export_bench_baseline.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <atomic>
@@ -299,6 +303,38 @@ void run_case(benchmark::State& state, Setup<Cache>& setup, Kind kind, Path path
   }
 }
 
+// Latency mode: one call at a time through cacheable, each timed on its own (two clock reads,
+// some 40 ns, which is why this is not part of the throughput cases above).
+template <class Cache>
+void run_latency(benchmark::State& state, Setup<Cache>& setup, Kind kind, Id hit_key) {
+  if ((kind == Kind::Hit && !setup.warm(hit_key)) || (kind == Kind::Miss && !setup.prefill())) {
+    state.SkipWithError("preparing the cache failed");
+    return;
+  }
+  Cache& cache = kind == Kind::Hit ? setup.hit_cache : setup.miss_cache;
+  MacroService<Cache> service(cache, setup.repo);
+  std::vector<double> us;
+  drive(setup.io, [&]() -> asio::awaitable<void> {
+    for (auto _ : state) {
+      const Id id = kind == Kind::Hit ? hit_key : next_single_miss.fetch_add(1, std::memory_order_relaxed);
+      const auto start = std::chrono::steady_clock::now();
+      auto got = co_await service.find(id);
+      us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+      if (!got || !got->has_value()) {
+        state.SkipWithError("cache path failed");
+        break;
+      }
+    }
+  }());
+  if (us.empty()) return;
+  std::sort(us.begin(), us.end());
+  auto pct = [&](double p) { return us[std::min(us.size() - 1, static_cast<std::size_t>(p * us.size()))]; };
+  state.counters["p50_us"] = pct(0.50);
+  state.counters["p90_us"] = pct(0.90);
+  state.counters["p99_us"] = pct(0.99);
+  state.counters["p999_us"] = pct(0.999);
+}
+
 // ---- set-ups ----
 
 auto local_cache(std::size_t capacity) {
@@ -439,13 +475,37 @@ void register_cases(const std::string& redis_url) {
   remote_case({nullptr, Kind::Hit, Path::Macro, true}, CacheMode::Remote, "remote/batch/l2_hit_macro/32");
 }
 
-// --redis-url=URL (or --redis-url URL) is ours; everything else goes to Google Benchmark.
-std::string take_redis_url(int& argc, char** argv) {
+// --latency: per-call latency percentiles of cacheable instead of the cases above.
+//   latency/l1_hit   Local mode, L1 hit
+//   latency/l2_hit   Remote mode, Redis GET hit and decode (with a Redis URL)
+//   latency/miss     Both mode: L1 miss, Redis miss, load, Redis SET and L1 write (with a Redis URL)
+void register_latency_cases(const std::string& redis_url) {
+  benchmark::RegisterBenchmark("latency/l1_hit", [](benchmark::State& state) {
+    auto* setup = local_setup();
+    if (!setup) return state.SkipWithError("building the local caches failed");
+    run_latency(state, *setup, Kind::Hit, kHitKey);
+  })->UseRealTime();
+  if (redis_url.empty()) return;
+  auto remote_case = [redis_url](const char* name, CacheMode mode, Kind kind) {
+    benchmark::RegisterBenchmark(name, [redis_url, mode, kind](benchmark::State& state) {
+      auto* setup = remote_setup(redis_url, mode);
+      if (!setup) return state.SkipWithError(("Redis set-up failed: " + environment().error).c_str());
+      run_latency(state, *setup, kind, kRemoteHitKey);
+    })->UseRealTime();
+  };
+  remote_case("latency/l2_hit", CacheMode::Remote, Kind::Hit);
+  remote_case("latency/miss", CacheMode::Both, Kind::Miss);
+}
+
+// --redis-url=URL (or --redis-url URL) and --latency are ours; everything else goes to Google Benchmark.
+std::string take_redis_url(int& argc, char** argv, bool* latency) {
   std::optional<std::string> url;
   int out = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg.rfind("--redis-url=", 0) == 0) {
+    if (arg == "--latency") {
+      *latency = true;
+    } else if (arg.rfind("--redis-url=", 0) == 0) {
       url = arg.substr(std::strlen("--redis-url="));
     } else if (arg == "--redis-url" && i + 1 < argc) {
       url = argv[++i];
@@ -471,14 +531,19 @@ std::string take_redis_url(int& argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace accelerator::bench;
-  const std::string redis_url = take_redis_url(argc, argv);
+  bool latency = false;
+  const std::string redis_url = take_redis_url(argc, argv, &latency);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
   benchmark::AddCustomContext("accelerator_cpu_model", cpu_model());
   benchmark::AddCustomContext("accelerator_compiler", "g++ " __VERSION__);
   benchmark::AddCustomContext("accelerator_build_type", ACCELERATOR_BUILD_TYPE);
   benchmark::AddCustomContext("accelerator_redis", redis_url.empty() ? "none" : redis_url);
-  register_cases(redis_url);
+  if (latency) {
+    register_latency_cases(redis_url);
+  } else {
+    register_cases(redis_url);
+  }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
