@@ -1,0 +1,345 @@
+#!/usr/bin/env python3
+"""Writes docs/benchmarks/REPORT.md (and its SVG charts) from the outputs of one
+`scripts/bench.sh compare` run. Every number in the report comes from the files in --dir:
+
+  l1_compare.txt      output of scripts/l1_compare.sh (hit ratios per trace, L1 vs Caffeine throughput)
+  l2_compare.txt      output of scripts/l2_compare.sh (l2_bench vs redis-benchmark -P 1 / -P 16)
+  cache_path.json     cache_path_bench with Redis (Google Benchmark JSON)
+  latency.json        cache_path_bench --latency with Redis
+  redis_latency.csv   redis-benchmark -c 1 -P 1 GET --csv on the same server
+  meta.txt            key=value lines: date, machine, load, commands
+
+Usage: bench_report.py --dir RESULTS --out docs/benchmarks
+"""
+import argparse
+import csv
+import html
+import json
+import math
+import os
+import re
+import sys
+
+warnings = []
+
+
+def warn(msg):
+    warnings.append(msg)
+    print(f"[bench_report] warning: {msg}", file=sys.stderr)
+
+
+def read(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        warn(f"missing {os.path.basename(path)}")
+        return ""
+
+
+def number(text):
+    return float(text.replace(",", ""))
+
+
+# ---------------------------------------------------------------- parsing
+
+def parse_l1(text):
+    hit = []
+    row = re.compile(r"^(\S+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([+-][\d.]+)\s+([\d.]+)\s*$")
+    for line in text.splitlines():
+        m = row.match(line)
+        if m:
+            name, cap, w, l, c, o, _, _ = m.groups()
+            hit.append({"trace": name, "capacity": int(cap), "ours": float(w), "lru": float(l),
+                        "caffeine": float(c), "opt": float(o)})
+    thr = []
+    for m in re.finditer(r"^([12])\s+(\d+)\s+(\d+)\s+([\d.]+)\s*$", text, re.M):
+        thr.append({"threads": int(m.group(1)), "ours": float(m.group(2)), "caffeine": float(m.group(3))})
+    mem = re.search(r"overhead per entry beyond key and value: ([\d.]+) bytes", text)
+    if not hit:
+        warn("no hit-ratio rows in l1_compare.txt")
+    if not thr:
+        warn("no throughput rows in l1_compare.txt")
+    return hit, thr, (float(mem.group(1)) if mem else None)
+
+
+def parse_l2(text):
+    def grab(pattern):
+        m = re.search(pattern, text)
+        return number(m.group(1)) if m else None
+    out = {
+        "p1": grab(r"redis-benchmark -c 50 -P 1\s+GET:\s+([\d,.]+)"),
+        "p16": grab(r"redis-benchmark -c 50 -P 16 GET:\s+([\d,.]+)"),
+        "ours": grab(r"l2_bench get_throughput \(50 co\):\s+([\d,.]+)"),
+        "inv_p50": grab(r"invalidation latency p50 ([\d.]+) us"),
+        "inv_p99": grab(r"invalidation latency p50 [\d.]+ us, p99 ([\d.]+) us"),
+    }
+    if out["ours"] is None or out["p1"] is None:
+        warn("could not read the l2_compare.txt numbers")
+    return out
+
+
+def load_gbench(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        warn(f"cannot read {os.path.basename(path)}: {e}")
+        return {}, {}
+    cases = {}
+    for b in doc.get("benchmarks", []):
+        if b.get("run_type") == "aggregate" or b.get("error_occurred"):
+            if b.get("error_occurred"):
+                warn(f"{b['name']}: {b.get('error_message')}")
+            continue
+        name = b["name"]
+        wall = name.endswith("/real_time")
+        name = name[: -len("/real_time")] if wall else name
+        unit = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
+        b["ns"] = b["real_time" if wall else "cpu_time"] * unit
+        cases[name] = b
+    return cases, doc.get("context", {})
+
+
+def parse_redis_csv(text):
+    rows = list(csv.DictReader(text.splitlines()))
+    if not rows:
+        warn("no redis-benchmark latency row")
+        return None
+    r = rows[-1]
+    return {"p50_us": float(r["p50_latency_ms"]) * 1000, "p95_us": float(r["p95_latency_ms"]) * 1000,
+            "p99_us": float(r["p99_latency_ms"]) * 1000, "rps": float(r["rps"])}
+
+
+# ---------------------------------------------------------------- SVG
+
+FONT = 'font-family="sans-serif" font-size="12"'
+COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+
+
+def svg_doc(width, height, body, title):
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}">\n<rect width="100%" height="100%" fill="white"/>\n'
+            f'<text x="{width / 2}" y="20" text-anchor="middle" {FONT} font-weight="bold">{html.escape(title)}</text>\n'
+            + "".join(body) + "</svg>\n")
+
+
+def ratio_chart(rows, title):
+    """Horizontal bars of ratios (ours / peer) on a log2 axis, with a line at 1."""
+    rows = [(label, v) for label, v in rows if v and v > 0 and math.isfinite(v)]
+    left, right, top, bar = 300, 40, 40, 18
+    width, height = 900, top + len(rows) * (bar + 8) + 40
+    lo = min([0.25] + [v for _, v in rows])
+    hi = max([4.0] + [v for _, v in rows])
+    lo, hi = 2 ** math.floor(math.log2(lo)), 2 ** math.ceil(math.log2(hi))
+    span = width - left - right
+
+    def x(v):
+        return left + span * (math.log2(v) - math.log2(lo)) / (math.log2(hi) - math.log2(lo))
+    body = []
+    t = lo
+    while t <= hi * 1.0001:
+        body.append(f'<line x1="{x(t):.1f}" y1="{top - 5}" x2="{x(t):.1f}" y2="{height - 30}" stroke="#ddd"/>\n')
+        body.append(f'<text x="{x(t):.1f}" y="{height - 14}" text-anchor="middle" {FONT}>{t:g}x</text>\n')
+        t *= 2
+    for i, (label, v) in enumerate(rows):
+        y = top + i * (bar + 8)
+        colour = COLOURS[2] if v >= 1 else COLOURS[3]
+        x0, x1 = sorted((x(1), x(v)))
+        body.append(f'<text x="{left - 8}" y="{y + bar - 4}" text-anchor="end" {FONT}>{html.escape(label)}</text>\n')
+        body.append(f'<rect x="{x0:.1f}" y="{y}" width="{max(x1 - x0, 1):.1f}" height="{bar}" fill="{colour}"/>\n')
+        body.append(f'<text x="{x1 + 4 if v >= 1 else x0 - 4:.1f}" y="{y + bar - 4}" '
+                    f'text-anchor="{"start" if v >= 1 else "end"}" {FONT}>{v:.2f}x</text>\n')
+    body.append(f'<line x1="{x(1):.1f}" y1="{top - 5}" x2="{x(1):.1f}" y2="{height - 30}" stroke="black"/>\n')
+    return svg_doc(width, height, body, title)
+
+
+def latency_chart(rows, title):
+    """Grouped horizontal bars (p50, p99) per path, log10 microseconds."""
+    rows = [(label, vals) for label, vals in rows if all(v and v > 0 for v in vals)]
+    left, right, top, bar = 330, 60, 50, 12
+    group = 2 * bar + 14
+    width, height = 900, top + len(rows) * group + 40
+    vals = [v for _, vs in rows for v in vs] or [1]
+    lo = 10 ** math.floor(math.log10(min(vals)))
+    hi = 10 ** math.ceil(math.log10(max(vals)))
+    if hi <= lo:
+        hi = lo * 10
+    span = width - left - right
+
+    def x(v):
+        return left + span * (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+    body = []
+    t = lo
+    while t <= hi * 1.0001:
+        body.append(f'<line x1="{x(t):.1f}" y1="{top - 5}" x2="{x(t):.1f}" y2="{height - 30}" stroke="#ddd"/>\n')
+        body.append(f'<text x="{x(t):.1f}" y="{height - 14}" text-anchor="middle" {FONT}>{t:g} µs</text>\n')
+        t *= 10
+    for k, name in enumerate(["p50", "p99"]):
+        body.append(f'<rect x="{left + k * 80}" y="30" width="10" height="10" fill="{COLOURS[k]}"/>'
+                    f'<text x="{left + k * 80 + 14}" y="39" {FONT}>{name}</text>\n')
+    for i, (label, vs) in enumerate(rows):
+        y = top + i * group
+        body.append(f'<text x="{left - 8}" y="{y + bar + 4}" text-anchor="end" {FONT}>{html.escape(label)}</text>\n')
+        for k, v in enumerate(vs):
+            yy = y + k * bar
+            body.append(f'<rect x="{left}" y="{yy}" width="{max(x(v) - left, 1):.1f}" height="{bar - 1}" '
+                        f'fill="{COLOURS[k]}"/>\n')
+            body.append(f'<text x="{x(v) + 4:.1f}" y="{yy + bar - 2}" {FONT}>{v:.3g}</text>\n')
+    return svg_doc(width, height, body, title)
+
+
+# ---------------------------------------------------------------- report
+
+def fmt_ratio(v):
+    return "n/a" if v is None else f"{v:.2f}x"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    d = args.dir
+    meta = dict(line.split("=", 1) for line in read(os.path.join(d, "meta.txt")).splitlines() if "=" in line)
+    l1_text = read(os.path.join(d, "l1_compare.txt"))
+    l2_text = read(os.path.join(d, "l2_compare.txt"))
+    hit, thr, mem = parse_l1(l1_text)
+    l2 = parse_l2(l2_text)
+    cases, ctx = load_gbench(os.path.join(d, "cache_path.json"))
+    lat, _ = load_gbench(os.path.join(d, "latency.json"))
+    redis_lat = parse_redis_csv(read(os.path.join(d, "redis_latency.csv")))
+
+    os.makedirs(args.out, exist_ok=True)
+    # Ratio chart: everything expressed as ours / peer, higher is better.
+    ratio_rows = []
+    for t in thr:
+        ratio_rows.append((f"L1 read throughput, {t['threads']} thread(s) vs Caffeine", t["ours"] / t["caffeine"]))
+    if l2["ours"] and l2["p1"]:
+        ratio_rows.append(("L2 GET throughput vs redis-benchmark -P 1", l2["ours"] / l2["p1"]))
+    if l2["ours"] and l2["p16"]:
+        ratio_rows.append(("L2 GET throughput vs redis-benchmark -P 16", l2["ours"] / l2["p16"]))
+    for h in hit:
+        if h["caffeine"] > 0:
+            ratio_rows.append((f"hit ratio {h['trace']} vs Caffeine", h["ours"] / h["caffeine"]))
+    with open(os.path.join(args.out, "peer-ratios.svg"), "w", encoding="utf-8") as f:
+        f.write(ratio_chart(ratio_rows, "accelerator / peer (higher is better; 1x = parity)"))
+
+    lat_rows = []
+    if "latency/l1_hit" in lat:
+        b = lat["latency/l1_hit"]
+        lat_rows.append(("accelerator L1 hit (cacheable)", (b.get("p50_us"), b.get("p99_us"))))
+    if redis_lat:
+        lat_rows.append(("redis-benchmark GET -c 1 -P 1 (raw round trip)", (redis_lat["p50_us"], redis_lat["p99_us"])))
+    if "latency/l2_hit" in lat:
+        b = lat["latency/l2_hit"]
+        lat_rows.append(("accelerator L2 hit (cacheable, Remote mode)", (b.get("p50_us"), b.get("p99_us"))))
+    if "latency/miss" in lat:
+        b = lat["latency/miss"]
+        lat_rows.append(("accelerator miss: L1+L2 miss, load, write", (b.get("p50_us"), b.get("p99_us"))))
+    with open(os.path.join(args.out, "latency-percentiles.svg"), "w", encoding="utf-8") as f:
+        f.write(latency_chart(lat_rows, "latency of one call, one caller (µs, log scale)"))
+
+    o = []
+    o.append("# Benchmark report\n")
+    o.append("Generated by `scripts/bench.sh compare` — do not edit by hand; re-run the script.\n")
+    o.append(f"- date: {meta.get('date', '?')}")
+    o.append(f"- machine: {meta.get('machine', '?')}; load average at start: {meta.get('load', '?')}")
+    o.append(f"- build: {ctx.get('accelerator_compiler', '?')}, {ctx.get('accelerator_build_type', '?')}")
+    o.append(f"- command: `{meta.get('command', 'scripts/bench.sh compare')}`")
+    if meta.get("note"):
+        o.append(f"- note: {meta['note']}")
+    o.append("")
+    o.append("Every ratio below comes from one run in which both sides were measured one after the other on "
+             "the same machine and the same Redis server. The machine may be shared: absolute numbers are "
+             "indicative, ratios are what to read.\n")
+    o.append("![ratios](peer-ratios.svg)\n")
+
+    o.append("## L1 vs Caffeine 2.6.2 (scripts/l1_compare.sh)\n")
+    if thr:
+        o.append("| threads | accelerator reads/s | Caffeine reads/s | ratio |")
+        o.append("|---|---:|---:|---:|")
+        for t in thr:
+            o.append(f"| {t['threads']} | {t['ours']:,.0f} | {t['caffeine']:,.0f} | {t['ours'] / t['caffeine']:.2f}x |")
+        if len(thr) == 2:
+            o.append(f"\nScaling 1 → 2 threads: accelerator {thr[1]['ours'] / thr[0]['ours']:.2f}x, "
+                     f"Caffeine {thr[1]['caffeine'] / thr[0]['caffeine']:.2f}x.")
+        if mem is not None:
+            o.append(f"Memory overhead per entry beyond key and value: {mem:.1f} bytes.")
+        o.append("")
+    else:
+        o.append("Throughput not measured in this run (see l1_compare.txt).\n")
+    if hit:
+        o.append("Hit ratio (fraction of requests that hit; a miss inserts) per trace in `../shared/traces`:\n")
+        o.append("| trace | capacity | accelerator | LRU | Caffeine | OPT | vs Caffeine | vs max(LRU, Caffeine) | curve |")
+        o.append("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        for h in hit:
+            curve = f"hit-ratio-{h['trace']}.svg"
+            link = f"[svg]({curve})" if os.path.exists(os.path.join(args.out, curve)) else ""
+            vs_c = f"{h['ours'] / h['caffeine']:.3f}x" if h["caffeine"] > 0 else "n/a"
+            o.append(f"| {h['trace']} | {h['capacity']} | {h['ours']:.4f} | {h['lru']:.4f} | {h['caffeine']:.4f} | "
+                     f"{h['opt']:.4f} | {vs_c} | {h['ours'] - max(h['lru'], h['caffeine']):+.4f} | {link} |")
+        gap = sum(h["opt"] - h["ours"] for h in hit) / len(hit)
+        o.append(f"\nMean gap to OPT: {gap:.4f}. Curves (hit ratio against capacity, from accelerator-sim): "
+                 "the svg links.\n")
+
+    o.append("## L2 vs redis-benchmark (scripts/l2_compare.sh, same server)\n")
+    if l2["ours"]:
+        o.append("| client (GET, 50 concurrent, 64-byte values, 10 000 keys) | requests/s | accelerator ratio |")
+        o.append("|---|---:|---:|")
+        o.append(f"| accelerator LevelCache Remote mode (l2_bench) | {l2['ours']:,.0f} | 1.00x |")
+        if l2["p1"]:
+            o.append(f"| redis-benchmark -P 1 | {l2['p1']:,.0f} | {l2['ours'] / l2['p1']:.2f}x |")
+        if l2["p16"]:
+            o.append(f"| redis-benchmark -P 16 | {l2['p16']:,.0f} | {l2['ours'] / l2['p16']:.2f}x |")
+        if l2["inv_p50"] is not None:
+            o.append(f"\nInvalidation latency (A's del returns → B's L1 drops the key): p50 {l2['inv_p50']:.1f} µs, "
+                     f"p99 {l2['inv_p99']:.1f} µs.")
+        o.append("")
+    else:
+        o.append("Not measured in this run (see l2_compare.txt).\n")
+
+    o.append("## Latency of one call\n")
+    o.append("![latency percentiles](latency-percentiles.svg)\n")
+    if lat_rows:
+        o.append("| path | p50 µs | p99 µs |")
+        o.append("|---|---:|---:|")
+        for label, (p50, p99) in lat_rows:
+            o.append(f"| {label} | {p50:.3g} | {p99:.3g} |")
+        if redis_lat and "latency/l2_hit" in lat:
+            o.append(f"\nAn L2 hit through the whole cache path costs "
+                     f"{lat['latency/l2_hit']['p50_us'] / redis_lat['p50_us']:.2f}x a raw redis-benchmark GET round "
+                     "trip at the median (same server, one caller each).")
+        o.append("")
+
+    o.append("## Cache path: hand-written vs decorators (cache_path_bench, one run)\n")
+    if cases:
+        o.append("| case | manual ns | macro (decorator) ns | decorator overhead |")
+        o.append("|---|---:|---:|---:|")
+        for name in sorted(cases):
+            if "_manual" not in name:
+                continue
+            macro = name.replace("_manual", "_macro")
+            if macro not in cases:
+                continue
+            a, b = cases[name]["ns"], cases[macro]["ns"]
+            o.append(f"| {name.replace('_manual', '')} | {a:,.0f} | {b:,.0f} | {100 * (b / a - 1):+.1f}% |")
+        o.append("\nLocal cases are CPU time, remote/ cases wall time; per call (batch cases: 32 keys). "
+                 "Issue 5 aims at a decorator overhead within 5 %. The regression gate keeps its own baseline: "
+                 "[cache_path_bench.json](cache_path_bench.json).\n")
+
+    o.append("## Raw outputs\n")
+    for name, text in (("l1_compare.sh", l1_text), ("l2_compare.sh", l2_text)):
+        o.append(f"<details><summary>{name}</summary>\n\n```\n{text.strip()}\n```\n</details>\n")
+    if warnings:
+        o.append("## Warnings while generating\n")
+        o.extend(f"- {w}" for w in warnings)
+        o.append("")
+    with open(os.path.join(args.out, "REPORT.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(o).rstrip() + "\n")
+    print(f"[bench_report] wrote {os.path.join(args.out, 'REPORT.md')} ({len(warnings)} warning(s))")
+    return 1 if warnings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
