@@ -22,13 +22,20 @@ std::int64_t WindowClimber::take_adjustment() noexcept {
   const std::uint64_t requests = hits_ + misses_;
   if (requests < sample_size_) return 0;
   const double hit_ratio = static_cast<double>(hits_) / static_cast<double>(requests);
+  hits_ = misses_ = 0;
+  if (!has_baseline_) {
+    // The first period only measures: it includes the cold start, whose rising hit ratio would
+    // otherwise read as "the first move helped" and push the window away from its start.
+    has_baseline_ = true;
+    previous_hit_ratio_ = hit_ratio;
+    return 0;
+  }
   const double change = hit_ratio - previous_hit_ratio_;
   // Keep direction while the ratio did not drop; otherwise reverse.
   const double amount = change >= 0 ? step_ : -step_;
   const double full = kStepFraction * static_cast<double>(maximum_);
   step_ = std::abs(change) >= kRestartThreshold ? (amount >= 0 ? full : -full) : kStepDecay * amount;
   previous_hit_ratio_ = hit_ratio;
-  hits_ = misses_ = 0;
   return static_cast<std::int64_t>(std::llround(amount));
 }
 

@@ -1,12 +1,14 @@
 // Unit tests for the W-TinyLFU policy building blocks: sketch, timer wheel, climber, policy.
+#include "accelerator/local/tiny_lfu_policy.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "accelerator/local/frequency_sketch.hpp"
 #include "accelerator/local/hashing.hpp"
-#include "accelerator/local/tiny_lfu_policy.hpp"
 #include "accelerator/local/timer_wheel.hpp"
 #include "accelerator/local/window_climber.hpp"
 
@@ -67,7 +69,24 @@ TEST(WindowClimber, ProposesNothingBeforeASampleCompletes) {
   for (int i = 0; i < 99; ++i) climber.record_hit();
   EXPECT_EQ(climber.take_adjustment(), 0);
   climber.record_miss();
+  EXPECT_EQ(climber.take_adjustment(), 0);  // the first complete period is only the baseline
+  for (int i = 0; i < 100; ++i) climber.record_hit();
   EXPECT_NE(climber.take_adjustment(), 0);
+}
+
+TEST(WindowClimber, KeepsDirectionWhileTheHitRatioRisesAndReversesWhenItFalls) {
+  WindowClimber climber(1000, 100);
+  auto period = [&](int hits) {
+    for (int i = 0; i < hits; ++i) climber.record_hit();
+    for (int i = hits; i < 100; ++i) climber.record_miss();
+    return climber.take_adjustment();
+  };
+  EXPECT_EQ(period(50), 0);
+  const auto first = period(52);  // improved: keep going the initial way (grow the window)
+  EXPECT_GT(first, 0);
+  EXPECT_GT(period(53), 0);
+  EXPECT_LT(period(51), 0);  // fell: turn around
+  EXPECT_LT(period(52), 0);
 }
 
 TEST(TinyLfuPolicy, KeepsWeightWithinMaximum) {
@@ -110,6 +129,65 @@ TEST(TinyLfuPolicy, AdmissionProtectsFrequentEntriesFromAScan) {
   int hot_left = 0;
   for (std::uint64_t k = 0; k < 90; ++k) hot_left += id_of[k] >= 0;
   EXPECT_GE(hot_left, 85);
+}
+
+// Drives a policy like the simulator does: a miss inserts, a hit accesses.
+class Replay {
+ public:
+  explicit Replay(const TinyLfuOptions& options) : policy_(options) {}
+  bool request(std::uint64_t key) {
+    if (const auto it = id_of_.find(key); it != id_of_.end()) {
+      policy_.access(it->second);
+      return true;
+    }
+    const auto id = policy_.add(h(key), 1);
+    if (id >= key_of_.size()) key_of_.resize(id + 1);
+    key_of_[id] = key;
+    id_of_[key] = id;
+    victims_.clear();
+    policy_.evict(victims_);
+    for (auto v : victims_) id_of_.erase(key_of_[v]);
+    return false;
+  }
+  const TinyLfuPolicy& policy() const { return policy_; }
+
+ private:
+  TinyLfuPolicy policy_;
+  std::unordered_map<std::uint64_t, TinyLfuPolicy::Id> id_of_;
+  std::vector<std::uint64_t> key_of_;
+  std::vector<TinyLfuPolicy::Id> victims_;
+};
+
+// Recency: every key is requested twice, 200 requests apart, then never again. Only a window
+// larger than the reuse distance can hit (the frequency filter rejects every newcomer), so the
+// climber must grow the window from its 1% start.
+TEST(TinyLfuPolicy, ClimberGrowsTheWindowForARecencyWorkload) {
+  TinyLfuOptions options;
+  options.maximum = 1'000;
+  Replay replay(options);
+  std::size_t hits = 0;
+  for (std::uint64_t t = 0; t < 400'000; ++t) {
+    const std::uint64_t pair = t / 400 * 200 + t % 200;  // keys of block b: at t and t + 200
+    hits += replay.request(pair) ? 1 : 0;
+  }
+  EXPECT_GE(replay.policy().window_maximum(), 200u);
+  EXPECT_GT(hits, 100'000u);
+}
+
+// Frequency: a fixed hot set that fits in main, mixed half and half with one-hit wonders. A
+// bigger window only lets wonders displace hot keys, so the window must stay small.
+TEST(TinyLfuPolicy, ClimberKeepsTheWindowSmallForAFrequencyWorkload) {
+  TinyLfuOptions options;
+  options.maximum = 1'000;
+  Replay replay(options);
+  std::uint64_t x = 88172645463325252ULL;
+  for (std::uint64_t t = 0; t < 400'000; ++t) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    replay.request(t % 2 == 0 ? x % 800 : 1'000'000 + t);
+  }
+  EXPECT_LE(replay.policy().window_maximum(), 100u);
 }
 
 TEST(TinyLfuPolicy, RemoveAndExpireFreeEntries) {

@@ -5,8 +5,9 @@
 // used items) want a big one. The climber samples the hit ratio over periods of `sample_size`
 // requests and, after each period, proposes moving `step` units of capacity into (positive) or
 // out of (negative) the window: it keeps walking in the direction that improved the hit ratio and
-// turns around when the ratio fell. The step decays geometrically so the window settles, and is
-// reset to its full size when the hit ratio jumps (the workload changed).
+// turns around when the ratio fell. The first period only sets the baseline (it includes the
+// cold start). The step decays geometrically so the window settles, and is reset to its full
+// size when the hit ratio jumps (the workload changed).
 //
 // Thread-safety: none; the owner (TinyLfuPolicy) serialises access under its lock.
 // Invariants: the climber only proposes; the policy clamps the window to [0, maximum].
@@ -33,6 +34,7 @@ class WindowClimber {
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;
   double previous_hit_ratio_ = 0.0;
+  bool has_baseline_ = false;  // the first period measured (no move is made until it has)
   double step_;
 };
 
