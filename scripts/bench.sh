@@ -13,7 +13,8 @@
 #                    or a missing case)
 #   compare          peer report in one run: L1 vs Caffeine (scripts/l1_compare.sh), L2 vs
 #                    redis-benchmark -P 1/-P 16 (scripts/l2_compare.sh), cache path and latency;
-#                    writes docs/benchmarks/REPORT.md and its SVG charts
+#                    writes docs/benchmarks/REPORT.md, its SVG charts and the hit-ratio curves
+#                    (traces from ../shared/traces, relative to the repository root)
 # Options:
 #   --runs N         bench runs (env RUNS; default 3, baseline 5)
 #   --redis-url URL  Redis for bench-redis and compare (env ACCELERATOR_BENCH_REDIS_URL); without
@@ -23,6 +24,8 @@
 #   --build-dir DIR  build directory (env BUILD_DIR, default build); configured as Release if new
 #   --note TEXT      a line for REPORT.md (compare), e.g. what else the machine was doing
 #   -h, --help       this text
+# Environment only: TRACES (compare's trace folder, default ../shared/traces), SECONDS_PER_RUN
+# (compare's L1 throughput runs, default 3).
 # Each bench invocation writes Google Benchmark JSON to a new folder
 # <build-dir>/bench-results/<kind>-<date>/run<i>.json; the gate reads only the latest such folder,
 # so results of earlier runs are never mixed in.
@@ -40,6 +43,7 @@ threshold="${THRESHOLD:-0.15}"
 min_time="${MIN_TIME:-0.5}"
 build_dir="${BUILD_DIR:-build}"
 note="${NOTE:-}"
+traces="${TRACES:-../shared/traces}"  # relative to the repository root
 command_seen=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -144,8 +148,14 @@ compare() {
     echo "note=$note"
   } >"$dir/meta.txt"
   log "L1 vs Caffeine (scripts/l1_compare.sh)"
-  BUILD_DIR="$build_dir" TRACES="../shared/traces" SECONDS_PER_RUN="${SECONDS_PER_RUN:-3}" \
+  BUILD_DIR="$build_dir" TRACES="$traces" SECONDS_PER_RUN="${SECONDS_PER_RUN:-3}" \
     bash scripts/l1_compare.sh 2>&1 | tee "$dir/l1_compare.txt"
+  # Hit-ratio curves (capacity N/8 .. 4N) at the capacities l1_compare.sh used, from its table.
+  local trace cap
+  while read -r trace cap; do
+    "$bin/accelerator-sim" --trace "$traces/$trace.keys.gz" --capacity "$cap" \
+      --curve "docs/benchmarks/hit-ratio-$trace.svg" >/dev/null
+  done < <(awk '$2 ~ /^[0-9]+$/ && $3 ~ /^0\.[0-9]+$/ && NF == 8 { print $1, $2 }' "$dir/l1_compare.txt")
   log "L2 vs redis-benchmark (scripts/l2_compare.sh)"
   ACCELERATOR_BENCH_REDIS_URL="$redis_url" bash scripts/l2_compare.sh "$build_dir" 2>&1 | tee "$dir/l2_compare.txt"
   log "cache path (cache_path_bench, Local and remote/)"

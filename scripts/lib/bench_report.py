@@ -124,6 +124,19 @@ def svg_doc(width, height, body, title):
             + "".join(body) + "</svg>\n")
 
 
+def log_axis(lo, hi, base, left, span, top, height, unit):
+    """Maps a value to x on a log axis from lo to hi; returns (x, grid lines and tick labels)."""
+    def x(v):
+        return left + span * (math.log(v, base) - math.log(lo, base)) / (math.log(hi, base) - math.log(lo, base))
+    body = []
+    t = lo
+    while t <= hi * 1.0001:
+        body.append(f'<line x1="{x(t):.1f}" y1="{top - 5}" x2="{x(t):.1f}" y2="{height - 30}" stroke="#ddd"/>\n')
+        body.append(f'<text x="{x(t):.1f}" y="{height - 14}" text-anchor="middle" {FONT}>{t:g}{unit}</text>\n')
+        t *= base
+    return x, body
+
+
 def ratio_chart(rows, title):
     """Horizontal bars of ratios (ours / peer) on a log2 axis, with a line at 1."""
     rows = [(label, v) for label, v in rows if v and v > 0 and math.isfinite(v)]
@@ -132,16 +145,7 @@ def ratio_chart(rows, title):
     lo = min([0.25] + [v for _, v in rows])
     hi = max([4.0] + [v for _, v in rows])
     lo, hi = 2 ** math.floor(math.log2(lo)), 2 ** math.ceil(math.log2(hi))
-    span = width - left - right
-
-    def x(v):
-        return left + span * (math.log2(v) - math.log2(lo)) / (math.log2(hi) - math.log2(lo))
-    body = []
-    t = lo
-    while t <= hi * 1.0001:
-        body.append(f'<line x1="{x(t):.1f}" y1="{top - 5}" x2="{x(t):.1f}" y2="{height - 30}" stroke="#ddd"/>\n')
-        body.append(f'<text x="{x(t):.1f}" y="{height - 14}" text-anchor="middle" {FONT}>{t:g}x</text>\n')
-        t *= 2
+    x, body = log_axis(lo, hi, 2, left, width - left - right, top, height, "x")
     for i, (label, v) in enumerate(rows):
         y = top + i * (bar + 8)
         colour = COLOURS[2] if v >= 1 else COLOURS[3]
@@ -165,16 +169,7 @@ def latency_chart(rows, title):
     hi = 10 ** math.ceil(math.log10(max(vals)))
     if hi <= lo:
         hi = lo * 10
-    span = width - left - right
-
-    def x(v):
-        return left + span * (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
-    body = []
-    t = lo
-    while t <= hi * 1.0001:
-        body.append(f'<line x1="{x(t):.1f}" y1="{top - 5}" x2="{x(t):.1f}" y2="{height - 30}" stroke="#ddd"/>\n')
-        body.append(f'<text x="{x(t):.1f}" y="{height - 14}" text-anchor="middle" {FONT}>{t:g} µs</text>\n')
-        t *= 10
+    x, body = log_axis(lo, hi, 10, left, width - left - right, top, height, " µs")
     for k, name in enumerate(["p50", "p99"]):
         body.append(f'<rect x="{left + k * 80}" y="30" width="10" height="10" fill="{COLOURS[k]}"/>'
                     f'<text x="{left + k * 80 + 14}" y="39" {FONT}>{name}</text>\n')
