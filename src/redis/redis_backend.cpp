@@ -1,13 +1,17 @@
 // RedisBackend: maps the RemoteBackend calls onto Redis commands, applies the circuit breaker,
-// and hands the bytes to the routed connection.
+// and hands the bytes to the routed connection. In cluster mode every call goes through the
+// ClusterClient instead (cluster.hpp): single-key commands to the slot owner, batches split per
+// slot and per node; each node has its own breaker there, so the backend-wide one is unused.
 #include "accelerator/remote/redis_backend.hpp"
 
 #include <asio/use_awaitable.hpp>
 #include <charconv>
 #include <mutex>
 
+#include "accelerator/detail/jitter.hpp"
 #include "accelerator/key_codec.hpp"
 #include "accelerator/remote/detail/circuit_breaker.hpp"
+#include "cluster.hpp"
 #include "connection.hpp"
 
 namespace accelerator::remote {
@@ -20,7 +24,8 @@ struct RedisBackend::Impl {
   std::shared_ptr<const detail::ConnectionConfig> config;
   asio::any_io_executor executor;
   std::shared_ptr<detail::HealthState> health = std::make_shared<detail::HealthState>();
-  std::unique_ptr<detail::CommandRouter> router;
+  std::shared_ptr<detail::CommandRouter> router;
+  std::shared_ptr<detail::ClusterClient> cluster;  // cluster mode only; then router == cluster
   mutable std::mutex breaker_mutex;
   detail::CircuitBreaker breaker;
 
@@ -66,6 +71,15 @@ struct RedisBackend::Impl {
     record(r);
     co_return r;
   }
+
+  // One single-key command (keyless when route_key is empty), standalone or cluster.
+  asio::awaitable<CacheResult<RespValue>> exec_one(std::string_view route_key, std::string bytes,
+                                                   std::string_view what) {
+    if (!cluster) co_return co_await exec(route_key, std::move(bytes), 1, what);
+    std::optional<std::uint16_t> slot;
+    if (!route_key.empty()) slot = detail::key_slot(route_key);
+    co_return co_await cluster->exec(slot, std::move(bytes), what);
+  }
 };
 
 namespace {
@@ -75,6 +89,23 @@ CacheError reply_error(std::string_view what, const RespValue& v) {
 }
 
 std::string ttl_text(std::chrono::milliseconds ttl) { return std::to_string(std::max<std::int64_t>(ttl.count(), 1)); }
+
+// Cluster batches: one single-key command per key (`name key`). A multi-key MGET/DEL per slot
+// would save little (the commands of a node leave in one write anyway) and, during a slot
+// migration, fails with TRYAGAIN as soon as the slot's keys are split between two nodes, while a
+// single-key command just follows its ASK.
+std::vector<detail::ClusterCommand> per_key_commands(std::string_view name,
+                                                     const std::vector<std::string>& redis_keys) {
+  std::vector<detail::ClusterCommand> commands;
+  commands.reserve(redis_keys.size());
+  for (const auto& k : redis_keys) {
+    detail::ClusterCommand c;
+    detail::append_command(c.bytes, {name, k});
+    c.slot = detail::key_slot(k);
+    commands.push_back(std::move(c));
+  }
+  return commands;
+}
 
 CacheResult<void> expect_ok(std::string_view what, const CacheResult<RespValue>& r) {
   if (!r) return fail(r.error());
@@ -87,10 +118,30 @@ CacheResult<void> expect_ok(std::string_view what, const CacheResult<RespValue>&
   return {};
 }
 
+// Replies of a cluster batch: each must be a non-error reply.
+CacheResult<void> expect_all_ok(std::string_view what, const CacheResult<std::vector<RespValue>>& r) {
+  if (!r) return fail(r.error());
+  for (const auto& e : *r) {
+    if (e.is_error()) return fail(reply_error(what, e));
+  }
+  return {};
+}
+
 }  // namespace
 
 CacheResult<RedisBackend> RedisBackend::create(const asio::any_io_executor& executor, RedisOptions options) {
-  auto endpoint = parse_redis_url(options.url);
+  if (is_redis_cluster_url(options.url)) options.cluster = true;
+  std::vector<RedisEndpoint> seeds;
+  CacheResult<RedisEndpoint> endpoint = RedisEndpoint{};
+  if (options.cluster) {
+    auto parsed = parse_redis_cluster_url(options.url);
+    if (!parsed) return fail(parsed.error());
+    if (parsed->empty()) return fail(CacheError::invalid_config("invalid redis URL: no cluster node"));
+    seeds = std::move(*parsed);
+    endpoint = seeds.front();
+  } else {
+    endpoint = parse_redis_url(options.url);
+  }
   if (!endpoint) return fail(endpoint.error());
   if (options.pool_size == 0) return fail(CacheError::invalid_config("redis pool_size must be at least 1"));
   if (options.command_timeout.count() <= 0) {
@@ -108,11 +159,16 @@ CacheResult<RedisBackend> RedisBackend::create(const asio::any_io_executor& exec
   auto config = detail::make_connection_config(std::move(*endpoint), options);
   if (!config) return fail(config.error());
   auto impl = std::make_shared<Impl>(std::move(options), std::move(*config), executor);
+  if (impl->options.cluster) {
+    impl->cluster = detail::ClusterClient::start(executor, std::move(seeds), impl->options, impl->health);
+    impl->router = impl->cluster;
+    return RedisBackend(std::move(impl));
+  }
   std::vector<std::shared_ptr<detail::Connection>> pool;
   for (std::size_t i = 0; i < impl->options.pool_size; ++i) {
     pool.push_back(detail::Connection::start(executor, impl->config, impl->health));
   }
-  impl->router = std::make_unique<detail::StandaloneRouter>(std::move(pool));
+  impl->router = std::make_shared<detail::StandaloneRouter>(std::move(pool));
   return RedisBackend(std::move(impl));
 }
 
@@ -120,7 +176,7 @@ asio::awaitable<CacheResult<std::optional<std::string>>> RedisBackend::get(const
   const std::string k = impl_->key(key);
   std::string bytes;
   detail::append_command(bytes, {"GET", k});
-  auto r = co_await impl_->exec(k, std::move(bytes), 1, "GET");
+  auto r = co_await impl_->exec_one(k, std::move(bytes), "GET");
   if (!r) co_return fail(r.error());
   if (r->is_nil()) co_return std::optional<std::string>{};
   if (r->type != RespValue::Type::String) co_return fail(reply_error("GET", *r));
@@ -134,6 +190,24 @@ asio::awaitable<CacheResult<std::vector<std::optional<std::string>>>> RedisBacke
   std::vector<std::string> ks;
   ks.reserve(keys.size());
   for (const auto& k : keys) ks.push_back(impl_->key(k));
+  if (impl_->cluster) {
+    // GETs pipelined per node: each node's part in one write, nodes in parallel, replies in
+    // request order.
+    auto commands = per_key_commands("GET", ks);
+    auto r = co_await impl_->cluster->exec_many(std::move(commands), "MGET");
+    if (!r) co_return fail(r.error());
+    out.reserve(keys.size());
+    for (auto& reply : *r) {
+      if (reply.type == RespValue::Type::String) {
+        out.emplace_back(std::move(reply.str));
+      } else if (reply.is_nil()) {
+        out.emplace_back();
+      } else {
+        co_return fail(reply_error("GET", reply));
+      }
+    }
+    co_return out;
+  }
   std::vector<std::string_view> args;
   args.reserve(ks.size() + 1);
   args.push_back("MGET");
@@ -160,12 +234,27 @@ asio::awaitable<CacheResult<void>> RedisBackend::set(const std::string& key, con
   const std::string px = ttl_text(ttl);
   std::string out;
   detail::append_command(out, {"SET", k, bytes, "PX", px});
-  auto r = co_await impl_->exec(k, std::move(out), 1, "SET");
+  auto r = co_await impl_->exec_one(k, std::move(out), "SET");
   co_return expect_ok("SET", r);
 }
 
 asio::awaitable<CacheResult<void>> RedisBackend::mset(const std::vector<RemoteWrite>& writes) {
   if (writes.empty()) co_return CacheResult<void>{};
+  if (impl_->cluster) {
+    // One SET PX per write, pipelined per node.
+    std::vector<detail::ClusterCommand> commands;
+    commands.reserve(writes.size());
+    for (const auto& w : writes) {
+      const std::string k = impl_->key(w.key);
+      const std::string px = ttl_text(w.ttl);
+      detail::ClusterCommand c;
+      detail::append_command(c.bytes, {"SET", k, w.bytes, "PX", px});
+      c.slot = detail::key_slot(k);
+      commands.push_back(std::move(c));
+    }
+    auto r = co_await impl_->cluster->exec_many(std::move(commands), "SET (pipelined)");
+    co_return expect_all_ok("SET (pipelined)", r);
+  }
   std::string out;
   std::string first;
   for (const auto& w : writes) {
@@ -181,7 +270,7 @@ asio::awaitable<CacheResult<void>> RedisBackend::del(const std::string& key) {
   const std::string k = impl_->key(key);
   std::string out;
   detail::append_command(out, {"DEL", k});
-  auto r = co_await impl_->exec(k, std::move(out), 1, "DEL");
+  auto r = co_await impl_->exec_one(k, std::move(out), "DEL");
   co_return expect_ok("DEL", r);
 }
 
@@ -190,6 +279,11 @@ asio::awaitable<CacheResult<void>> RedisBackend::mdel(const std::vector<std::str
   std::vector<std::string> ks;
   ks.reserve(keys.size());
   for (const auto& k : keys) ks.push_back(impl_->key(k));
+  if (impl_->cluster) {
+    auto commands = per_key_commands("DEL", ks);
+    auto r = co_await impl_->cluster->exec_many(std::move(commands), "DEL");
+    co_return expect_all_ok("DEL", r);
+  }
   std::vector<std::string_view> args{"DEL"};
   for (const auto& k : ks) args.push_back(k);
   std::string out;
@@ -201,7 +295,8 @@ asio::awaitable<CacheResult<void>> RedisBackend::mdel(const std::vector<std::str
 asio::awaitable<CacheResult<void>> RedisBackend::publish(const std::string& channel, const std::string& payload) {
   std::string out;
   detail::append_command(out, {"PUBLISH", channel, payload});
-  auto r = co_await impl_->exec({}, std::move(out), 1, "PUBLISH");
+  // Classic PUBLISH reaches the subscribers of every node of a cluster, so any node will do.
+  auto r = co_await impl_->exec_one({}, std::move(out), "PUBLISH");
   co_return expect_ok("PUBLISH", r);
 }
 
@@ -210,12 +305,24 @@ asio::awaitable<CacheResult<RedisReply>> RedisBackend::command(std::vector<std::
   std::vector<std::string_view> views(args.begin(), args.end());
   std::string out;
   detail::append_command(out, views);
-  co_return co_await impl_->exec(args.size() > 1 ? std::string_view(args[1]) : std::string_view(), std::move(out), 1,
-                                 "command");
+  const std::string_view route_key = args.size() > 1 ? std::string_view(args[1]) : std::string_view();
+  co_return co_await impl_->exec_one(route_key, std::move(out), "command");
 }
 
 CacheResult<std::shared_ptr<Subscription>> RedisBackend::subscribe(std::string channel, InvalidationHandlers handlers) {
   if (channel.empty()) return fail(CacheError::invalid_config("redis subscribe: empty channel"));
+  if (impl_->cluster) {
+    // One subscription on one node (classic PUBLISH reaches every node of a cluster); a lost
+    // session or a failed connect moves it to the next node of the current map, and on_gap runs
+    // on resubscription. The first node is random so that many instances spread their
+    // subscriber connections over the masters.
+    const std::size_t first = static_cast<std::size_t>(accelerator::detail::thread_random() % 1024);
+    detail::SubscriberPicker pick = [cluster = impl_->cluster, first](std::size_t attempt) {
+      return cluster->subscriber_config(first + attempt);
+    };
+    return detail::start_subscriber(impl_->executor, impl_->config, std::move(pick), std::move(channel),
+                                    std::move(handlers), impl_->health);
+  }
   return detail::start_subscriber(impl_->executor, impl_->config, std::move(channel), std::move(handlers),
                                   impl_->health);
 }
@@ -232,7 +339,9 @@ std::string RedisBackend::redis_key(std::string_view key) const { return impl_->
 RemoteHealth RedisBackend::health() const {
   RemoteHealth h;
   h.connected = impl_->router->connected();
-  {
+  if (impl_->cluster) {
+    h.circuit = impl_->cluster->circuit();
+  } else {
     std::lock_guard lock(impl_->breaker_mutex);
     h.circuit = std::string(detail::CircuitBreaker::name(impl_->breaker.state(std::chrono::steady_clock::now())));
   }

@@ -11,39 +11,15 @@ namespace {
 using namespace std::chrono_literals;
 using Key = std::uint64_t;
 using Value = std::optional<std::string>;
-using L1 = local::SimpleLocalCache<std::string>;
 
 class RedisCacheTest : public RedisTest {
  protected:
   std::shared_ptr<std::atomic<int>> loads = std::make_shared<std::atomic<int>>(0);
 
   auto builder(remote::RedisBackend redis, CacheMode mode = CacheMode::Both, std::string area = "user") {
-    return LevelCacheBuilder<Key, std::string>()
-        .area(std::move(area))
-        .mode(mode)
-        .local_ttl(60s)
-        .remote_ttl(120s)
-        .null_ttl(10s)
-        .disable_ttl_jitter()
-        .local(L1(10'000))
-        .remote(std::move(redis));
+    return user_cache_builder(std::move(redis), mode, std::move(area));
   }
-
-  // "user-<id>" for id < 1000, absent otherwise; counts calls; optional delay.
-  auto loader(std::chrono::milliseconds delay = 0ms) const {
-    auto n = loads;
-    return [n, delay](Key id) -> asio::awaitable<CacheResult<Value>> {
-      ++*n;
-      if (delay > 0ms) co_await sleep_for(delay);
-      if (id >= 1000) co_return Value{};
-      co_return "user-" + std::to_string(id);
-    };
-  }
-
-  template <class Cache>
-  static bool listening(const Cache& cache) {
-    return cache.diagnostic_snapshot().invalidation_listener_active;
-  }
+  auto loader(std::chrono::milliseconds delay = 0ms) const { return counting_user_loader(loads, delay); }
 };
 
 TEST_F(RedisCacheTest, BothModeRemoteHitBackfillsLocal) {

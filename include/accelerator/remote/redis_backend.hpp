@@ -12,6 +12,14 @@
 // pipelined write, del = DEL, mdel = one multi-key DEL, publish = PUBLISH. Keys become
 // "<escaped key_prefix>:<key>" when a prefix is set; channel_for(area) gives
 // "accelerator:invalidation:<escaped prefix>:<escaped area>" (no prefix part without a prefix).
+// Redis Cluster (a redis-cluster:// URL or options.cluster, see redis_options.hpp): the same API;
+// each command goes to the master owning its key's slot (MOVED updates the slot map and retries,
+// ASK retries once at the importing node behind ASKING), mget/mset/mdel become one single-key
+// command per key, sent as one pipelined write per node with all nodes in parallel and the
+// replies merged in request order; publish goes to any node (PUBLISH is cluster-wide) and
+// subscribe holds one subscription on one node, moving to another node when it is lost. Each
+// master has its own circuit breaker, so a dead master fails fast for its own slots only; a
+// batch that involves it fails as a whole.
 // Failure handling: every call ends within command_timeout (Timeout error), a lost connection
 // fails its in-flight calls (Backend error) and reconnects in the background, and after
 // breaker_failure_threshold consecutive failures calls are refused at once for breaker_cooldown,

@@ -11,6 +11,7 @@
 
 #include "accelerator/accelerator.hpp"
 #include "accelerator/remote/redis_backend.hpp"
+#include "support/cache_helpers.hpp"
 #include "support/io_runner.hpp"
 #include "support/redis_server.hpp"
 
@@ -34,18 +35,12 @@ class RedisTest : public ::testing::Test {
     return o;
   }
 
-  remote::RedisBackend backend(remote::RedisOptions o) {
-    auto b = remote::RedisBackend::create(io.executor(), std::move(o));
-    if (!b) throw std::runtime_error(b.error().to_string());
-    return *b;
-  }
+  remote::RedisBackend backend(remote::RedisOptions o) { return make_backend(io, std::move(o)); }
   remote::RedisBackend backend() { return backend(options()); }
 
   // Runs a raw command (no prefix) and returns the reply, failing the test on a transport error.
   remote::RedisReply raw(remote::RedisBackend& b, std::vector<std::string> args) {
-    auto r = io.run(b.command(std::move(args)));
-    if (!r) throw std::runtime_error(r.error().to_string());
-    return *r;
+    return run_raw(io, b, std::move(args));
   }
 
   IoThreads io{2};

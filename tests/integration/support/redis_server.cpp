@@ -17,6 +17,14 @@ namespace accelerator::testing {
 
 namespace {
 
+std::string make_temp_dir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "accelerator-redis-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) return {};
+  return pattern;
+}
+
+}  // namespace
+
 int connect_loopback(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return -1;
@@ -32,14 +40,6 @@ int connect_loopback(std::uint16_t port) {
   }
   return fd;
 }
-
-std::string make_temp_dir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "accelerator-redis-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) return {};
-  return pattern;
-}
-
-}  // namespace
 
 std::uint16_t free_loopback_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

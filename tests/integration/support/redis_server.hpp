@@ -51,6 +51,9 @@ class RedisServer {
 // A free TCP port on 127.0.0.1 (bound and released; fine for tests).
 std::uint16_t free_loopback_port();
 
+// A TCP socket connected to 127.0.0.1:port with a 200 ms receive timeout, or -1.
+int connect_loopback(std::uint16_t port);
+
 // True when 127.0.0.1:port answers PING with PONG (plain TCP only).
 bool redis_ping(std::uint16_t port);
 
