@@ -27,6 +27,8 @@
 #include "accelerator/level_cache.hpp"
 #include "accelerator/loader.hpp"
 #include "accelerator/local/default_local_backend.hpp"
+#include "accelerator/observability/logging.hpp"
+#include "accelerator/observability/tracing.hpp"
 
 namespace accelerator {
 
@@ -88,10 +90,23 @@ class LevelCacheBuilder {
     clock_ = std::move(value);
     return *this;
   }
+  // Receives the cache's spans (cache.get, cache.load, ...; see observability/tracing.hpp), e.g.
+  // an OtlpExporter. None by default: spans then cost one null check.
+  LevelCacheBuilder& tracer(std::shared_ptr<Tracer> value) {
+    tracer_ = std::move(value);
+    return *this;
+  }
+  // Turns on the operation log (observability/logging.hpp): every call at DEBUG, failed calls,
+  // loader failures and L2 failures at WARN (rate-limited). Off by default. Keys are hashed
+  // unless options.log_keys.
+  LevelCacheBuilder& operation_log(OperationLogger::Options options = {}) {
+    log_options_ = std::move(options);
+    return *this;
+  }
 
   template <class LB2>
-    requires LocalBackend<LB2, V>
-  LevelCacheBuilder<K, V, L, LB2, RB> local(LB2 backend) const {
+  requires LocalBackend<LB2, V> LevelCacheBuilder<K, V, L, LB2, RB> local(LB2 backend)
+  const {
     auto next = rebind<L, LB2, RB>();
     next.local_.emplace(std::move(backend));
     copy_into(next.remote_, remote_);
@@ -100,8 +115,8 @@ class LevelCacheBuilder {
   }
 
   template <class RB2>
-    requires RemoteBackend<RB2>
-  LevelCacheBuilder<K, V, L, LB, RB2> remote(RB2 backend) const {
+  requires RemoteBackend<RB2> LevelCacheBuilder<K, V, L, LB, RB2> remote(RB2 backend)
+  const {
     auto next = rebind<L, LB, RB2>();
     copy_into(next.local_, local_);
     next.remote_.emplace(std::move(backend));
@@ -110,8 +125,8 @@ class LevelCacheBuilder {
   }
 
   template <class L2>
-    requires MLoader<L2, K, V>
-  LevelCacheBuilder<K, V, L2, LB, RB> loader(L2 value) const {
+  requires MLoader<L2, K, V> LevelCacheBuilder<K, V, L2, LB, RB> loader(L2 value)
+  const {
     auto next = rebind<L2, LB, RB>();
     copy_into(next.local_, local_);
     copy_into(next.remote_, remote_);
@@ -165,9 +180,11 @@ class LevelCacheBuilder {
     copy_into(state->remote, remote_);
     copy_into(state->loader, loader_);
     state->key_converter = key_converter_;
+    state->observers.tracer = tracer_;
+    if (log_options_) state->observers.logger = std::make_shared<const OperationLogger>(config.area, *log_options_);
 
     if (config.broadcast_invalidation && config.uses_remote()) {
-      if constexpr (requires(RB& r, std::string_view a) {
+      if constexpr (requires(RB & r, std::string_view a) {
                       { r.channel_for(a) } -> std::convertible_to<std::string>;
                     }) {
         state->channel = state->remote->channel_for(config.area);
@@ -218,12 +235,16 @@ class LevelCacheBuilder {
     next.config_ = config_;
     next.key_converter_ = key_converter_;
     next.clock_ = clock_;
+    next.tracer_ = tracer_;
+    next.log_options_ = log_options_;
     return next;
   }
 
   CacheConfig config_;
   std::function<std::string(const K&)> key_converter_;
   std::shared_ptr<const Clock> clock_;
+  std::shared_ptr<Tracer> tracer_;
+  std::optional<OperationLogger::Options> log_options_;
   std::optional<L> loader_;
   std::optional<LB> local_;
   std::optional<RB> remote_;

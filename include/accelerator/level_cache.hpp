@@ -42,6 +42,7 @@
 #include "accelerator/detail/generations.hpp"
 #include "accelerator/detail/invalidation_message.hpp"
 #include "accelerator/detail/jitter.hpp"
+#include "accelerator/detail/operation_scope.hpp"
 #include "accelerator/diagnostics.hpp"
 #include "accelerator/key_codec.hpp"
 #include "accelerator/loader.hpp"
@@ -68,29 +69,49 @@ class LevelCache {
   // "not found"; a cached "not found" marker is a hit that also returns nullopt.
   asio::awaitable<CacheResult<Value>> get(K key, ReadOptions options = {}) {
     auto self = state_;
-    co_return co_await self->get(std::move(key), options);
+    detail::OperationScope scope(self->metrics.latency.get, self->observers, self->config.area, "cache.get", "get");
+    std::optional<K> logged_key;
+    if (scope.logs_keys()) logged_key = key;
+    auto result = co_await self->get(std::move(key), options, scope.context());
+    const CacheError* error = result ? nullptr : &result.error();
+    scope.finish(!result ? "error" : (*result ? "ok_some" : "ok_none"), error, self->log_key(scope, error, logged_key));
+    co_return std::move(result);
   }
 
   // One entry per distinct requested key. L1 first, then ONE L2 MGET for the rest, then ONE mload
   // for what is still missing (keys another caller is already loading are waited for instead).
   asio::awaitable<CacheResult<ValueMap>> mget(std::vector<K> keys, ReadOptions options = {}) {
     auto self = state_;
-    co_return co_await self->mget(std::move(keys), options);
+    detail::OperationScope scope(self->metrics.latency.mget, self->observers, self->config.area, "cache.mget", "mget");
+    scope.set_size(keys.size());
+    auto result = co_await self->mget(std::move(keys), options, scope.context());
+    scope.finish(!result ? "error" : (result->empty() ? "ok_empty" : "ok"), result ? nullptr : &result.error());
+    co_return std::move(result);
   }
 
   // Writes L2 then L1 and broadcasts an invalidation. nullopt stores a "not found" marker (or
   // deletes the key when cache_null_value is off).
   asio::awaitable<CacheResult<void>> set(K key, Value value) {
     auto self = state_;
+    detail::OperationScope scope(self->metrics.latency.set, self->observers, self->config.area, "cache.set", "set");
+    std::optional<K> logged_key;
+    if (scope.logs_keys()) logged_key = key;
     std::vector<std::pair<K, Value>> entries;
     entries.emplace_back(std::move(key), std::move(value));
-    co_return co_await self->set_many(std::move(entries), /*batch=*/false);
+    auto result = co_await self->set_many(std::move(entries), /*batch=*/false);
+    const CacheError* error = result ? nullptr : &result.error();
+    scope.finish(result ? "done" : "error", error, self->log_key(scope, error, logged_key));
+    co_return result;
   }
 
   // Like set for many keys: one L2 round trip for all of them.
   asio::awaitable<CacheResult<void>> mset(std::vector<std::pair<K, Value>> entries) {
     auto self = state_;
-    co_return co_await self->set_many(std::move(entries), /*batch=*/true);
+    detail::OperationScope scope(self->metrics.latency.mset, self->observers, self->config.area, "cache.mset", "mset");
+    scope.set_size(entries.size());
+    auto result = co_await self->set_many(std::move(entries), /*batch=*/true);
+    scope.finish(result ? "done" : "error", result ? nullptr : &result.error());
+    co_return result;
   }
   asio::awaitable<CacheResult<void>> mset(std::unordered_map<K, Value> entries) {
     return mset(std::vector<std::pair<K, Value>>(entries.begin(), entries.end()));
@@ -99,21 +120,36 @@ class LevelCache {
   // Removes the key from L2 and L1 and broadcasts an invalidation. Absent keys are not an error.
   asio::awaitable<CacheResult<void>> del(K key) {
     auto self = state_;
+    detail::OperationScope scope(self->metrics.latency.del, self->observers, self->config.area, "cache.del", "del");
+    std::optional<K> logged_key;
+    if (scope.logs_keys()) logged_key = key;
     std::vector<K> keys;
     keys.push_back(std::move(key));
-    co_return co_await self->del_many(std::move(keys), /*batch=*/false);
+    auto result = co_await self->del_many(std::move(keys), /*batch=*/false);
+    const CacheError* error = result ? nullptr : &result.error();
+    scope.finish(result ? "done" : "error", error, self->log_key(scope, error, logged_key));
+    co_return result;
   }
 
   asio::awaitable<CacheResult<void>> mdel(std::vector<K> keys) {
     auto self = state_;
-    co_return co_await self->del_many(std::move(keys), /*batch=*/true);
+    detail::OperationScope scope(self->metrics.latency.mdel, self->observers, self->config.area, "cache.mdel", "mdel");
+    scope.set_size(keys.size());
+    auto result = co_await self->del_many(std::move(keys), /*batch=*/true);
+    scope.finish(result ? "done" : "error", result ? nullptr : &result.error());
+    co_return result;
   }
 
   // Loads `keys` in chunks of warmup_batch_size (one mget each) and returns how many of them now
   // hold a real value. Does nothing (returns 0) unless warmup_enabled.
   asio::awaitable<CacheResult<std::size_t>> warmup(std::vector<K> keys) {
     auto self = state_;
-    co_return co_await self->warmup(std::move(keys));
+    detail::OperationScope scope(self->metrics.latency.warmup, self->observers, self->config.area, "cache.warmup",
+                                 "warmup");
+    scope.set_size(keys.size());
+    auto result = co_await self->warmup(std::move(keys), scope.context());
+    scope.finish(!result ? "error" : (*result == 0 ? "ok_zero" : "ok_loaded"), result ? nullptr : &result.error());
+    co_return std::move(result);
   }
 
   // The L1 entry for `key`, fresh or expired-but-retained, without touching L2, the loader or
@@ -128,6 +164,17 @@ class LevelCache {
   CacheDiagnosticSnapshot diagnostic_snapshot() const { return state_->diagnostics(); }
   std::vector<OtelMetricPoint> otel_metric_points() const {
     return to_otel_points(state_->config.area, state_->metrics.snapshot());
+  }
+
+  // A metrics source for OtlpExporter::watch (or any poller): the diagnostic snapshot while the
+  // cache lives, nullopt once it is gone. Holds the cache weakly, so an exporter that is also
+  // the cache's tracer does not keep it alive (no ownership cycle).
+  std::function<std::optional<CacheDiagnosticSnapshot>()> telemetry_source() const {
+    std::weak_ptr<State> weak = state_;
+    return [weak]() -> std::optional<CacheDiagnosticSnapshot> {
+      if (auto state = weak.lock()) return state->diagnostics();
+      return std::nullopt;
+    };
   }
 
   // The backends, e.g. to inspect L1 in tests. nullptr when not supplied.
@@ -171,6 +218,7 @@ class LevelCache {
     std::optional<L> loader;
     std::function<std::string(const K&)> key_converter;  // empty: KeyCodec<K>
     CacheMetrics metrics;
+    detail::Observers observers;  // tracer and operation logger, both optional
     detail::GenerationTable generations;
     detail::FlightTable<LoadResult> flights;
     std::string instance_id = detail::new_instance_id();
@@ -263,16 +311,46 @@ class LevelCache {
       });
     }
 
-    // Counts an L2 failure; returns the error to hand to the caller under FailClosed.
-    std::optional<CacheError> remote_failed(const CacheError& error) {
+    // ---------------------------------------------------------------- observation
+
+    Tracer* tracer() const noexcept { return observers.tracer.get(); }
+
+    // The key as a log record shows it (the logger hashes it unless told otherwise); empty when
+    // the record will not be written, so the key is encoded only when it is logged.
+    std::string log_key(const detail::OperationScope& scope, const CacheError* error,
+                        const std::optional<K>& key) const {
+      if (!key || !scope.logs(error)) return {};
+      auto ekey = encode(*key);
+      return ekey ? std::move(*ekey) : std::string();
+    }
+
+    // Records one L2 round trip that began at `started`; returns how long it took.
+    std::chrono::nanoseconds remote_done(std::chrono::steady_clock::time_point started) {
+      const auto took = std::chrono::steady_clock::now() - started;
+      metrics.latency.remote.record(took);
+      return took;
+    }
+
+    // Counts (and logs at WARN) an L2 failure; returns the error to hand to the caller under
+    // FailClosed. `took`: how long the failed L2 call(s) ran.
+    std::optional<CacheError> remote_failed(const CacheError& error, std::chrono::nanoseconds took) {
       metrics.remote_errors.add();
+      if (observers.logger) observers.logger->completed("remote", fail_closed() ? "error" : "fail_open", took, &error);
       if (fail_closed()) return error;
       return std::nullopt;
     }
 
+    // A loader run ended: its wall time into latency.load, a failure logged at WARN.
+    void load_done(std::chrono::steady_clock::time_point started, const CacheError* error) {
+      const auto took = std::chrono::steady_clock::now() - started;
+      metrics.latency.load.record(took);
+      if (error && observers.logger) observers.logger->completed("load", "error", took, error);
+    }
+
     // ---------------------------------------------------------------- get
 
-    asio::awaitable<CacheResult<Value>> get(K key, ReadOptions options) {
+    // `parent`: the caller's cache.get span (the cache.load span is its child).
+    asio::awaitable<CacheResult<Value>> get(K key, ReadOptions options, SpanContext parent) {
       auto ekey = encode(key);
       if (!ekey) {
         metrics.get_errors.add();
@@ -297,9 +375,11 @@ class LevelCache {
       if (l2()) {
         const auto generation = generations.snapshot(*ekey);
         const auto epoch = generations.epoch();
+        const auto started = std::chrono::steady_clock::now();
         auto read = co_await remote->get(*ekey);
+        const auto took = remote_done(started);
         if (!read) {
-          if (auto error = remote_failed(read.error())) {
+          if (auto error = remote_failed(read.error(), took)) {
             metrics.get_errors.add();
             co_return fail(*error);
           }
@@ -320,7 +400,7 @@ class LevelCache {
         }
       }
       if (options.disable_load || !loader) co_return Value{};
-      auto loaded = co_await load_one(key, *ekey);
+      auto loaded = co_await load_one(key, *ekey, parent);
       if (loaded) co_return std::move(*loaded);
       if (stale && config.stale_on_error && options.allow_stale) {
         metrics.stale_fallback.add();
@@ -332,7 +412,9 @@ class LevelCache {
 
     // ---------------------------------------------------------------- single-key load
 
-    asio::awaitable<LoadResult> load_one(const K& key, const std::string& ekey) {
+    // The cache.load span covers this caller's whole wait, whether it leads the load or joins one.
+    asio::awaitable<LoadResult> load_one(const K& key, const std::string& ekey, SpanContext parent) {
+      Span span(tracer(), "cache.load", config.area, parent);
       auto executor = co_await asio::this_coro::executor;
       FlightPtr flight;
       bool leader = true;
@@ -342,30 +424,39 @@ class LevelCache {
         flight = std::make_shared<detail::Flight<LoadResult>>();
       }
       if (leader) {
-        spawn_load(executor, key, ekey, flight, /*registered=*/config.penetration_protect, /*refresh=*/false);
+        spawn_load(executor, key, ekey, flight, /*registered=*/config.penetration_protect, /*refresh=*/false, Span());
       } else {
         metrics.singleflight_coalesced.add();
+        if (span.recording()) span.set_attribute("coalesced", "true");
       }
-      co_return co_await flight->wait();
+      auto result = co_await flight->wait();
+      span.set_result(result);
+      co_return result;
     }
 
     // One refresh per key at a time: a key with any load running is left alone.
     void start_refresh(const asio::any_io_executor& executor, const K& key, const std::string& ekey) {
       auto [flight, leader] = flights.join_or_lead(ekey);
-      if (leader) spawn_load(executor, key, ekey, flight, /*registered=*/true, /*refresh=*/true);
+      if (!leader) return;
+      Span span(tracer(), "cache.load", config.area);  // a root span: no caller waits for it
+      if (span.recording()) span.set_attribute("refresh", "true");
+      spawn_load(executor, key, ekey, flight, /*registered=*/true, /*refresh=*/true, std::move(span));
     }
 
     // The load runs on its own strand, detached from every caller.
+    // `span`: ended with the load's outcome (a no-op span when the caller's span covers the load).
     void spawn_load(const asio::any_io_executor& executor, const K& key, const std::string& ekey, FlightPtr flight,
-                    bool registered, bool refresh) {
-      asio::co_spawn(asio::make_strand(executor),
-                     run_load(this->shared_from_this(), key, ekey, std::move(flight), registered, refresh),
-                     asio::detached);
+                    bool registered, bool refresh, Span span) {
+      asio::co_spawn(
+          asio::make_strand(executor),
+          run_load(this->shared_from_this(), key, ekey, std::move(flight), registered, refresh, std::move(span)),
+          asio::detached);
     }
 
     static asio::awaitable<void> run_load(std::shared_ptr<State> self, K key, std::string ekey, FlightPtr flight,
-                                          bool registered, bool refresh) {
+                                          bool registered, bool refresh, Span span) {
       State& s = *self;
+      const auto started = std::chrono::steady_clock::now();
       const auto generation = s.generations.snapshot(ekey);
       const auto epoch = s.generations.epoch();
       s.metrics.load_total.add();
@@ -398,6 +489,10 @@ class LevelCache {
         }
       }
       if (refresh) (result ? s.metrics.refresh_success : s.metrics.refresh_failures).add();
+      // Recorded before the waiters are woken, so a caller that sees the value sees the latency.
+      s.load_done(started, result ? nullptr : &result.error());
+      span.set_result(result);
+      span.end();
       if (registered) s.flights.release(ekey, flight);
       flight->complete(std::move(result));
     }
@@ -428,9 +523,12 @@ class LevelCache {
             deletes.push_back(ekeys[i]);
           }
         }
+        const auto started = std::chrono::steady_clock::now();
         auto stored = co_await remote_store(std::move(writes), std::move(deletes));
         if (!stored) {
-          if (auto error = remote_failed(stored.error())) co_return fail(*error);
+          if (auto error = remote_failed(stored.error(), std::chrono::steady_clock::now() - started)) {
+            co_return fail(*error);
+          }
         }
         std::vector<std::string> superseded;
         std::erase_if(live, [&](std::size_t i) {
@@ -440,9 +538,10 @@ class LevelCache {
           return true;
         });
         if (!superseded.empty() && stored) {
-          auto undone = superseded.size() == 1 ? co_await remote->del(superseded.front())
-                                               : co_await remote->mdel(superseded);
-          if (!undone) metrics.remote_errors.add();
+          const auto undo_started = std::chrono::steady_clock::now();
+          auto undone = co_await remote_delete(superseded);
+          const auto took = remote_done(undo_started);
+          if (!undone) (void)remote_failed(undone.error(), took);  // best effort: never fails the load
         }
       }
       if (l1()) {
@@ -459,23 +558,41 @@ class LevelCache {
       co_return CacheResult<void>{};
     }
 
-    // One L2 round trip for the writes (set or mset) and one for the deletes, if any.
+    // One L2 round trip for the writes (set or mset) and one for the deletes, if any; each is
+    // recorded in latency.remote.
     asio::awaitable<CacheResult<void>> remote_store(std::vector<RemoteWrite> writes, std::vector<std::string> deletes) {
-      if (writes.size() == 1) {
-        auto r = co_await remote->set(writes.front().key, writes.front().bytes, writes.front().ttl);
-        if (!r) co_return r;
-      } else if (!writes.empty()) {
-        auto r = co_await remote->mset(writes);
+      if (!writes.empty()) {
+        const auto started = std::chrono::steady_clock::now();
+        // No co_await inside ?: — g++ 12 destroys the temporaries of a conditional co_await
+        // expression too early (a failed call's error text was read after being freed).
+        CacheResult<void> r;
+        if (writes.size() == 1) {
+          r = co_await remote->set(writes.front().key, writes.front().bytes, writes.front().ttl);
+        } else {
+          r = co_await remote->mset(writes);
+        }
+        remote_done(started);
         if (!r) co_return r;
       }
-      if (deletes.size() == 1) co_return co_await remote->del(deletes.front());
-      if (!deletes.empty()) co_return co_await remote->mdel(deletes);
+      if (!deletes.empty()) {
+        const auto started = std::chrono::steady_clock::now();
+        auto r = co_await remote_delete(deletes);
+        remote_done(started);
+        co_return r;
+      }
       co_return CacheResult<void>{};
+    }
+
+    // DEL for one key, the batch delete for more (not timed: callers time it).
+    asio::awaitable<CacheResult<void>> remote_delete(const std::vector<std::string>& ekeys) {
+      if (ekeys.size() == 1) co_return co_await remote->del(ekeys.front());
+      co_return co_await remote->mdel(ekeys);
     }
 
     // ---------------------------------------------------------------- mget / warmup
 
-    asio::awaitable<CacheResult<ValueMap>> mget(std::vector<K> keys, ReadOptions options) {
+    // `parent`: the caller's cache.mget span (the batch's cache.load span is its child).
+    asio::awaitable<CacheResult<ValueMap>> mget(std::vector<K> keys, ReadOptions options, SpanContext parent) {
       ValueMap result;
       std::vector<K> unique;
       std::vector<std::string> ekeys;
@@ -528,9 +645,11 @@ class LevelCache {
           request.push_back(ekeys[i]);
           generations_before.push_back(generations.snapshot(ekeys[i]));
         }
+        const auto started = std::chrono::steady_clock::now();
         auto read = co_await remote->mget(request);
+        const auto took = remote_done(started);
         if (!read) {
-          if (auto error = remote_failed(read.error())) {
+          if (auto error = remote_failed(read.error(), took)) {
             metrics.mget_errors.add();
             co_return fail(*error);
           }
@@ -567,6 +686,8 @@ class LevelCache {
       }
 
       // Join loads already running for some keys; lead one batch load for the rest.
+      Span load_span(tracer(), "cache.load", config.area, parent);
+      if (load_span.recording()) load_span.set_attribute("size", static_cast<std::uint64_t>(missing.size()));
       std::vector<std::pair<std::size_t, FlightPtr>> waits;
       std::vector<K> lead_keys;
       std::vector<std::string> lead_ekeys;
@@ -607,9 +728,11 @@ class LevelCache {
         }
       }
       if (first_error) {
+        load_span.set_error(*first_error);
         metrics.mget_errors.add();
         co_return fail(*first_error);
       }
+      load_span.set_ok();
       co_return result;
     }
 
@@ -617,6 +740,7 @@ class LevelCache {
                                                 std::vector<std::string> ekeys, std::vector<FlightPtr> batch,
                                                 bool registered) {
       State& s = *self;
+      const auto started = std::chrono::steady_clock::now();
       std::vector<detail::GenerationTable::Generation> generations_at_start;
       for (auto& ekey : ekeys) generations_at_start.push_back(s.generations.snapshot(ekey));
       const auto epoch = s.generations.epoch();
@@ -646,23 +770,30 @@ class LevelCache {
           }
           results.emplace_back(std::move(value));
         }
-        auto written = co_await s.write_back(std::move(write_keys), std::move(write_values),
-                                             std::move(write_generations), epoch);
+        auto written =
+            co_await s.write_back(std::move(write_keys), std::move(write_values), std::move(write_generations), epoch);
         if (!written) results.assign(keys.size(), fail(written.error()));
       }
+      s.load_done(started, results.empty() || results.front() ? nullptr : &results.front().error());
       for (std::size_t i = 0; i < keys.size(); ++i) {
         if (registered) s.flights.release(ekeys[i], batch[i]);
         batch[i]->complete(std::move(results[i]));
       }
     }
 
-    asio::awaitable<CacheResult<std::size_t>> warmup(std::vector<K> keys) {
+    // Each chunk is one mget with its own cache.mget span, a child of the caller's cache.warmup.
+    asio::awaitable<CacheResult<std::size_t>> warmup(std::vector<K> keys, SpanContext parent) {
       if (!config.warmup_enabled || keys.empty()) co_return std::size_t{0};
       std::size_t cached = 0;
       for (std::size_t begin = 0; begin < keys.size(); begin += config.warmup_batch_size) {
         const std::size_t end = std::min(keys.size(), begin + config.warmup_batch_size);
         std::vector<K> chunk(keys.begin() + begin, keys.begin() + end);
-        auto loaded = co_await mget(std::move(chunk), ReadOptions{});
+        Span chunk_span(tracer(), "cache.mget", config.area, parent);
+        if (chunk_span.recording()) chunk_span.set_attribute("size", static_cast<std::uint64_t>(chunk.size()));
+        const ReadOptions options;
+        auto loaded = co_await mget(std::move(chunk), options, chunk_span.context());
+        chunk_span.set_result(loaded);
+        chunk_span.end();
         if (!loaded) {
           metrics.warmup_errors.add();
           co_return fail(loaded.error());
@@ -711,9 +842,10 @@ class LevelCache {
             deletes.push_back(ekeys[i]);
           }
         }
+        const auto started = std::chrono::steady_clock::now();
         auto stored = co_await remote_store(std::move(writes), std::move(deletes));
         if (!stored) {
-          if (auto error = remote_failed(stored.error())) {
+          if (auto error = remote_failed(stored.error(), std::chrono::steady_clock::now() - started)) {
             errors.add();
             co_return fail(*error);
           }
@@ -748,9 +880,10 @@ class LevelCache {
         flights.forget(ekey);
       }
       if (l2()) {
+        const auto started = std::chrono::steady_clock::now();
         auto removed = co_await remote_store(std::vector<RemoteWrite>(), ekeys);
         if (!removed) {
-          if (auto error = remote_failed(removed.error())) {
+          if (auto error = remote_failed(removed.error(), std::chrono::steady_clock::now() - started)) {
             errors.add();
             co_return fail(*error);
           }
@@ -770,7 +903,9 @@ class LevelCache {
       for (auto& message :
            detail::encode_invalidation_batches(instance_id, config.area, ekeys, config.invalidation_batch_max_keys)) {
         metrics.invalidation_publish.add();
+        const auto started = std::chrono::steady_clock::now();
         auto sent = co_await remote->publish(*channel, message);
+        remote_done(started);
         if (!sent) metrics.invalidation_publish_failures.add();
       }
     }

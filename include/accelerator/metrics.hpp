@@ -5,8 +5,8 @@
 // Hot-path cost: one uncontended relaxed add (detail::StripedCounter), no lock, no allocation.
 //
 // Latency: one LatencyHistogram per operation (ACCELERATOR_CACHE_LATENCIES), recorded in
-// nanoseconds of wall time of the whole public call (record with LatencyTimer, see
-// observability/latency_histogram.hpp). Levels (L1 size, breaker state, in-flight loads) are not
+// nanoseconds of wall time of the whole public call (get ... warmup; warmup's chunks are not
+// counted again as mget calls), of each loader run (load), and of each L2 round trip (remote). Levels (L1 size, breaker state, in-flight loads) are not
 // here: they live in the backends and are read into CacheDiagnosticSnapshot.
 #pragma once
 
@@ -70,6 +70,7 @@ namespace accelerator {
   X(mset, "mset", "mset calls")                                                   \
   X(del, "del", "del calls")                                                      \
   X(mdel, "mdel", "mdel calls")                                                   \
+  X(warmup, "warmup", "warmup calls (all their chunks)")                          \
   X(load, "load", "loader runs (load and mload), including write-back")          \
   X(remote, "remote", "L2 round trips (one per backend call, whatever its batch)")
 

@@ -1,5 +1,6 @@
 // OtlpExporter: a queue of ended spans, a list of metrics sources, one export thread, libcurl
 // for the posts. Without ACCELERATOR_WITH_OTLP only create() (returning an error) is built.
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -20,10 +21,11 @@ OtlpExporter::OtlpExporter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 OtlpExporter::~OtlpExporter() = default;
 bool otlp_available() noexcept { return false; }
 CacheResult<std::shared_ptr<OtlpExporter>> OtlpExporter::create(OtlpConfig) {
-  return fail(CacheError::invalid_config("OTLP export is not available: accelerator was built without libcurl "
-                                         "(ACCELERATOR_WITH_OTLP=OFF)"));
+  return fail(
+      CacheError::invalid_config("OTLP export is not available: accelerator was built without libcurl "
+                                 "(ACCELERATOR_WITH_OTLP=OFF)"));
 }
-void OtlpExporter::watch(std::function<CacheDiagnosticSnapshot()>) {}
+void OtlpExporter::watch(std::function<std::optional<CacheDiagnosticSnapshot>()>) {}
 void OtlpExporter::on_end(SpanData) {}
 CacheResult<void> OtlpExporter::flush() { return CacheResult<void>{}; }
 void OtlpExporter::shutdown() {}
@@ -69,7 +71,8 @@ struct OtlpExporter::Impl {
   mutable std::mutex mutex;
   std::condition_variable wake;
   std::deque<SpanData> spans;
-  std::vector<std::function<CacheDiagnosticSnapshot()>> sources;
+  using Source = std::shared_ptr<const std::function<std::optional<CacheDiagnosticSnapshot>()>>;
+  std::vector<Source> sources;
   OtlpExporterStats stats;
   bool stopping = false;
   std::mutex export_mutex;  // one export at a time (thread and flush())
@@ -78,7 +81,7 @@ struct OtlpExporter::Impl {
   CacheResult<void> export_now() {
     std::lock_guard exporting(export_mutex);
     std::vector<SpanData> batch;
-    std::vector<std::function<CacheDiagnosticSnapshot()>> watched;
+    std::vector<Source> watched;
     {
       std::lock_guard lock(mutex);
       batch.assign(std::make_move_iterator(spans.begin()), std::make_move_iterator(spans.end()));
@@ -106,15 +109,27 @@ struct OtlpExporter::Impl {
     }
     if (config.export_metrics && !watched.empty()) {
       std::vector<OtelMetricPoint> points;
+      std::vector<Source> gone;
       for (auto& source : watched) {
-        auto more = to_otel_points(source());
+        auto snapshot = (*source)();
+        if (!snapshot) {
+          gone.push_back(source);
+          continue;
+        }
+        auto more = to_otel_points(*snapshot);
         points.insert(points.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
       }
-      auto r = post_json(otlp_signal_url(config.endpoint, "/v1/metrics"), otlp_metrics_json(config, points), config);
-      record(r);
-      if (r) {
+      if (!gone.empty()) {
         std::lock_guard lock(mutex);
-        ++stats.metric_posts;
+        std::erase_if(sources, [&](const Source& s) { return std::find(gone.begin(), gone.end(), s) != gone.end(); });
+      }
+      if (!points.empty()) {
+        auto r = post_json(otlp_signal_url(config.endpoint, "/v1/metrics"), otlp_metrics_json(config, points), config);
+        record(r);
+        if (r) {
+          std::lock_guard lock(mutex);
+          ++stats.metric_posts;
+        }
       }
     }
     if (first) return fail(*first);
@@ -152,9 +167,10 @@ CacheResult<std::shared_ptr<OtlpExporter>> OtlpExporter::create(OtlpConfig confi
   return exporter;
 }
 
-void OtlpExporter::watch(std::function<CacheDiagnosticSnapshot()> source) {
+void OtlpExporter::watch(std::function<std::optional<CacheDiagnosticSnapshot>()> source) {
+  auto shared = std::make_shared<const std::function<std::optional<CacheDiagnosticSnapshot>()>>(std::move(source));
   std::lock_guard lock(impl_->mutex);
-  impl_->sources.push_back(std::move(source));
+  impl_->sources.push_back(std::move(shared));
 }
 
 void OtlpExporter::on_end(SpanData span) {

@@ -13,8 +13,8 @@ namespace {
 using H = LatencyHistogram;
 
 TEST(LatencyHistogram, EveryValueFallsInsideItsBucketAndBucketsAreAtMostOneSixteenthWide) {
-  for (std::uint64_t v : {0ull, 1ull, 15ull, 16ull, 31ull, 32ull, 33ull, 63ull, 64ull, 1000ull, 123456789ull,
-                          (1ull << 40) + 7, ~0ull}) {
+  for (std::uint64_t v :
+       {0ull, 1ull, 15ull, 16ull, 31ull, 32ull, 33ull, 63ull, 64ull, 1000ull, 123456789ull, (1ull << 40) + 7, ~0ull}) {
     const auto i = H::index_of(v);
     ASSERT_LT(i, H::kBuckets);
     EXPECT_LE(H::lower_bound(i), v) << v;
@@ -134,7 +134,8 @@ TEST(CacheMetrics, PointsKeepTheSeedOrderAndLatencyOps) {
   EXPECT_EQ(points[15].name, "accelerator_cache_invalidation_receive_failures_total");
   std::vector<std::string_view> ops;
   for (auto& l : latency_points(s)) ops.push_back(l.op);
-  EXPECT_EQ(ops, (std::vector<std::string_view>{"get", "mget", "set", "mset", "del", "mdel", "load", "remote"}));
+  EXPECT_EQ(ops,
+            (std::vector<std::string_view>{"get", "mget", "set", "mset", "del", "mdel", "warmup", "load", "remote"}));
 }
 
 }  // namespace

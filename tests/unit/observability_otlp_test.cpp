@@ -16,6 +16,7 @@
 
 #include "accelerator/observability/otlp.hpp"
 #include "accelerator/observability/tracing.hpp"
+#include "test_support.hpp"
 
 namespace accelerator {
 namespace {
@@ -95,7 +96,8 @@ class Receiver {
         std::lock_guard lock(mutex_);
         requests_.push_back(std::move(r));
       }
-      const std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+      const std::string reply =
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
       ::send(client, reply.data(), reply.size(), MSG_NOSIGNAL);
       ::close(client);
     }
@@ -155,8 +157,7 @@ TEST(Tracing, SpansCarryNameAreaStatusAndParent) {
   EXPECT_EQ(spans[0].parent_span_id, spans[1].context.span_id);
   EXPECT_EQ(spans[1].name, "cache.get");
   EXPECT_EQ(spans[1].status, SpanStatus::Ok);
-  EXPECT_EQ(spans[1].attributes,
-            (std::vector<std::pair<std::string, std::string>>{{"area", "users"}, {"size", "2"}}));
+  EXPECT_EQ(spans[1].attributes, (std::vector<std::pair<std::string, std::string>>{{"area", "users"}, {"size", "2"}}));
   EXPECT_LE(spans[1].start, spans[1].end);
 }
 
@@ -184,7 +185,7 @@ TEST(Otlp, MetricsJsonGroupsPointsByNameWithTypedDataPoints) {
   ASSERT_TRUE(duration);
   EXPECT_EQ(duration->at("unit"), "s");
   const auto& points = duration->at("histogram").at("dataPoints");
-  EXPECT_EQ(points.size(), 8u) << "one data point per op";
+  EXPECT_EQ(points.size(), 9u) << "one data point per op";
   EXPECT_EQ(attribute(points.at(0).at("attributes"), "op"), "get");
   EXPECT_EQ(points.at(0).at("count"), "1");
   EXPECT_EQ(points.at(0).at("bucketCounts").size(), points.at(0).at("explicitBounds").size() + 1);
@@ -268,6 +269,57 @@ TEST(OtlpExporter, UnreachableCollectorIsCountedNotThrown) {
   EXPECT_EQ(stats.spans_dropped, 1u);
   EXPECT_EQ(stats.failed_posts, 1u);
   EXPECT_FALSE(stats.last_error.empty());
+}
+
+TEST(OtlpExporter, ExportsACachesSpansAndTelemetryAndForgetsItWhenGone) {
+  if (!otlp_available()) GTEST_SKIP() << "built without libcurl";
+  Receiver receiver;
+  OtlpConfig config;
+  config.endpoint = receiver.endpoint();
+  config.export_interval = std::chrono::hours(1);
+  auto exporter = OtlpExporter::create(config);
+  ASSERT_TRUE(exporter);
+  testing::Runner runner;
+  {
+    auto cache = LevelCacheBuilder<std::uint64_t, std::string>()
+                     .area("orders")
+                     .mode(CacheMode::Local)
+                     .local(local::SimpleLocalCache<std::string>(100))
+                     .tracer(*exporter)
+                     .loader_fn([](std::uint64_t id) -> asio::awaitable<CacheResult<std::optional<std::string>>> {
+                       co_return "order-" + std::to_string(id);
+                     })
+                     .build()
+                     .value();
+    (*exporter)->watch(cache.telemetry_source());
+    ASSERT_EQ(runner.run(cache.get(7)).value(), "order-7");
+    ASSERT_TRUE((*exporter)->flush());
+  }
+  runner.poll();
+  ASSERT_TRUE((*exporter)->flush()) << "the dropped cache's source is removed, nothing is posted";
+
+  auto requests = receiver.requests();
+  ASSERT_EQ(requests.size(), 2u) << "one traces post and one metrics post";
+  const auto spans = json::parse(requests[0].body).at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans");
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans.at(0).at("name"), "cache.load");
+  EXPECT_EQ(spans.at(1).at("name"), "cache.get");
+  EXPECT_EQ(spans.at(0).at("parentSpanId"), spans.at(1).at("spanId"));
+  EXPECT_EQ(attribute(spans.at(1).at("attributes"), "area"), "orders");
+
+  const auto metrics = json::parse(requests[1].body).at("resourceMetrics").at(0).at("scopeMetrics").at(0).at("metrics");
+  bool found = false;
+  for (const auto& m : metrics) {
+    if (m.at("name") != "accelerator_cache_operation_duration") continue;
+    for (const auto& p : m.at("histogram").at("dataPoints")) {
+      if (attribute(p.at("attributes"), "op") == "get") {
+        EXPECT_EQ(p.at("count"), "1");
+        EXPECT_EQ(attribute(p.at("attributes"), "area"), "orders");
+        found = true;
+      }
+    }
+  }
+  EXPECT_TRUE(found) << "the get latency histogram reached the collector";
 }
 
 }  // namespace

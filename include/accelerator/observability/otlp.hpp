@@ -4,9 +4,11 @@
 //   config.service_name = "user-service";
 //   auto exporter = OtlpExporter::create(config);   // error when built without libcurl
 //   if (exporter) {
-//     (*exporter)->watch([cache] { return cache.diagnostic_snapshot(); });   // metrics source
-//     Tracer* tracer = exporter->get();      // give it to the cache / your spans
+//     auto cache = LevelCacheBuilder<...>()....tracer(*exporter).build();   // spans
+//     (*exporter)->watch(cache->telemetry_source());                          // metrics
 //   }
+// (telemetry_source() holds the cache weakly: the exporter never keeps a cache alive, and a
+// destroyed cache's source is dropped.)
 //
 // A background thread posts every `export_interval`: the spans ended since the last post to
 // <endpoint>/v1/traces (resourceSpans) and the current metrics of every watched cache to
@@ -25,6 +27,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,8 +44,8 @@ struct OtlpConfig {
   // that already ends in one of those paths is used for that signal as is.
   std::string endpoint = "http://127.0.0.1:4318";
   std::string service_name = "accelerator";
-  std::string service_namespace;  // resource attribute service.namespace when not empty
-  std::string service_version;    // resource attribute service.version when not empty
+  std::string service_namespace;                             // resource attribute service.namespace when not empty
+  std::string service_version;                               // resource attribute service.version when not empty
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. {"authorization", "..."}
   std::chrono::milliseconds export_interval{10'000};
   std::chrono::milliseconds request_timeout{3'000};
@@ -64,8 +67,9 @@ class OtlpExporter : public Tracer {
   static CacheResult<std::shared_ptr<OtlpExporter>> create(OtlpConfig config);
   ~OtlpExporter() override;
 
-  // Adds a metrics source, called on the export thread at each interval.
-  void watch(std::function<CacheDiagnosticSnapshot()> source);
+  // Adds a metrics source, called on the export thread at each interval. A source that returns
+  // nullopt (its cache is gone) is removed.
+  void watch(std::function<std::optional<CacheDiagnosticSnapshot>()> source);
   void on_end(SpanData span) override;
   // Exports pending spans and current metrics now. Returns the first failure, if any.
   CacheResult<void> flush();
