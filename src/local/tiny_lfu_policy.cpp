@@ -11,16 +11,22 @@ constexpr double kProtectedShare = 0.8;  // of the main region
 constexpr std::uint64_t kClimbSamplePerEntry = 10;
 // The sketch ages (halves) after this many increments per capacity unit.
 constexpr std::size_t kSketchSamplePerEntry = 10;
+// Admission: a candidate needs a frequency above the victim's plus this margin ...
+constexpr std::uint32_t kAdmitMargin = 1;
+// ... or, from this frequency up, wins one time in (mask + 1) at random.
+constexpr std::uint32_t kWarmCandidate = 6;
+constexpr std::uint64_t kWarmAdmitMask = 31;
 
 }  // namespace
 
 TinyLfuPolicy::TinyLfuPolicy(const TinyLfuOptions& options, std::int64_t now_ns)
     : maximum_(std::max<std::uint64_t>(options.maximum, 1)),
       adaptive_(options.adaptive),
-      sketch_(options.expected_entries ? options.expected_entries : std::max<std::uint64_t>(options.maximum, 1), kSketchSamplePerEntry),
+      sketch_(options.expected_entries ? options.expected_entries : std::max<std::uint64_t>(options.maximum, 1),
+              kSketchSamplePerEntry),
       climber_(std::max<std::uint64_t>(options.maximum, 1),
-               kClimbSamplePerEntry * (options.expected_entries ? options.expected_entries
-                                                                : std::max<std::uint64_t>(options.maximum, 1))),
+               kClimbSamplePerEntry *
+                   (options.expected_entries ? options.expected_entries : std::max<std::uint64_t>(options.maximum, 1))),
       timers_(now_ns),
       random_(0x2545F4914F6CDD1DULL ^ static_cast<std::uint64_t>(now_ns)) {
   const double window = std::clamp(options.initial_window, 0.0, 1.0) * static_cast<double>(maximum_);
@@ -138,14 +144,17 @@ void TinyLfuPolicy::remove(Id id) noexcept {
 bool TinyLfuPolicy::admit(std::uint32_t candidate_hash, std::uint32_t victim_hash) noexcept {
   const std::uint32_t candidate = sketch_.frequency(candidate_hash);
   const std::uint32_t victim = sketch_.frequency(victim_hash);
-  if (candidate > victim) return true;
-  if (candidate <= 5) return false;
-  // A warm candidate occasionally wins a tie or a loss: an attacker cannot pin a victim by
-  // inflating its count, and it breaks the lock-step where two hot keys keep evicting each other.
+  // The candidate must win by more than one count. A one-count lead is what the candidate's own
+  // fresh increment (or a halving that fell between the two keys' last accesses) gives keys of
+  // equal popularity; admitting on it churns main on loops, scans and zigzags.
+  if (candidate > victim + kAdmitMargin) return true;
+  if (candidate < kWarmCandidate) return false;
+  // A warm candidate occasionally wins anyway: an attacker cannot pin a victim by inflating its
+  // count, and it breaks the lock-step where two hot keys keep evicting each other.
   random_ ^= random_ << 13;
   random_ ^= random_ >> 7;
   random_ ^= random_ << 17;
-  return (random_ & 127) == 0;
+  return (random_ & kWarmAdmitMask) == 0;
 }
 
 void TinyLfuPolicy::climb() noexcept {

@@ -9,6 +9,9 @@ namespace {
 constexpr double kStepFraction = 0.0625;    // a full step moves 6.25% of capacity
 constexpr double kStepDecay = 0.98;         // each period shrinks the step so the window settles
 constexpr double kRestartThreshold = 0.05;  // a hit-ratio jump this large restarts full steps
+// A period's hit ratio must differ from the previous one by this many standard errors
+// (sqrt(p(1-p)/n) for n requests) before the climber acts on it.
+constexpr double kSignificance = 2.0;
 
 }  // namespace
 
@@ -31,11 +34,19 @@ std::int64_t WindowClimber::take_adjustment() noexcept {
     return 0;
   }
   const double change = hit_ratio - previous_hit_ratio_;
-  // Keep direction while the ratio did not drop; otherwise reverse.
+  previous_hit_ratio_ = hit_ratio;
+  // A change within the sampling noise says nothing about the last move: hold still (the step
+  // still decays). On a stationary workload an unconditional climber random-walks the window
+  // away from its best size and pays for it on every step.
+  const double noise = kSignificance * std::sqrt(hit_ratio * (1.0 - hit_ratio) / static_cast<double>(requests));
+  if (std::abs(change) < noise) {
+    step_ *= kStepDecay;
+    return 0;
+  }
+  // Keep direction while the ratio rose; otherwise reverse.
   const double amount = change >= 0 ? step_ : -step_;
   const double full = kStepFraction * static_cast<double>(maximum_);
   step_ = std::abs(change) >= kRestartThreshold ? (amount >= 0 ? full : -full) : kStepDecay * amount;
-  previous_hit_ratio_ = hit_ratio;
   return static_cast<std::int64_t>(std::llround(amount));
 }
 

@@ -75,18 +75,18 @@ TEST(WindowClimber, ProposesNothingBeforeASampleCompletes) {
 }
 
 TEST(WindowClimber, KeepsDirectionWhileTheHitRatioRisesAndReversesWhenItFalls) {
-  WindowClimber climber(1000, 100);
+  WindowClimber climber(1000, 10'000);  // two standard errors of a period's ratio: <= 0.01
   auto period = [&](int hits) {
     for (int i = 0; i < hits; ++i) climber.record_hit();
-    for (int i = hits; i < 100; ++i) climber.record_miss();
+    for (int i = hits; i < 10'000; ++i) climber.record_miss();
     return climber.take_adjustment();
   };
-  EXPECT_EQ(period(50), 0);
-  const auto first = period(52);  // improved: keep going the initial way (grow the window)
-  EXPECT_GT(first, 0);
-  EXPECT_GT(period(53), 0);
-  EXPECT_LT(period(51), 0);  // fell: turn around
-  EXPECT_LT(period(52), 0);
+  EXPECT_EQ(period(5'000), 0);  // baseline
+  EXPECT_GT(period(5'300), 0);  // improved: keep going the initial way (grow the window)
+  EXPECT_GT(period(5'600), 0);
+  EXPECT_EQ(period(5'630), 0);  // within the noise: hold
+  EXPECT_LT(period(5'300), 0);  // fell: turn around
+  EXPECT_LT(period(5'600), 0);  // improved: keep shrinking
 }
 
 TEST(TinyLfuPolicy, KeepsWeightWithinMaximum) {
@@ -150,6 +150,7 @@ class Replay {
     return false;
   }
   const TinyLfuPolicy& policy() const { return policy_; }
+  bool resident(std::uint64_t key) const { return id_of_.contains(key); }
 
  private:
   TinyLfuPolicy policy_;
@@ -158,23 +159,35 @@ class Replay {
   std::vector<TinyLfuPolicy::Id> victims_;
 };
 
-// Recency: every key is requested twice, 200 requests apart, then never again. Only a window
-// larger than the reuse distance can hit (the frequency filter rejects every newcomer), so the
-// climber must grow the window from its 1% start.
+// Recency: every key is requested twice, 1 to 400 requests apart, then never again. The
+// frequency filter rejects every newcomer, so only the window can hit, and each extra unit of
+// window catches more re-requests: the climber must grow the window from its 1% start.
 TEST(TinyLfuPolicy, ClimberGrowsTheWindowForARecencyWorkload) {
   TinyLfuOptions options;
   options.maximum = 1'000;
   Replay replay(options);
+  constexpr std::size_t kRequests = 400'000;
+  std::vector<std::uint64_t> due(kRequests + 1'000, 0);  // key + 1 re-requested at that time
+  std::uint64_t x = 88172645463325252ULL, next_key = 1;
   std::size_t hits = 0;
-  for (std::uint64_t t = 0; t < 400'000; ++t) {
-    const std::uint64_t pair = t / 400 * 200 + t % 200;  // keys of block b: at t and t + 200
-    hits += replay.request(pair) ? 1 : 0;
+  for (std::size_t t = 0; t < kRequests; ++t) {
+    std::uint64_t key = due[t];
+    if (key == 0) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      key = next_key++;
+      std::size_t at = t + 1 + x % 400;
+      while (due[at] != 0) ++at;
+      due[at] = key;
+    }
+    hits += replay.request(key) ? 1 : 0;
   }
   EXPECT_GE(replay.policy().window_maximum(), 200u);
-  EXPECT_GT(hits, 100'000u);
+  EXPECT_GT(hits, 50'000u);
 }
 
-// Frequency: a fixed hot set that fits in main, mixed half and half with one-hit wonders. A
+// Frequency: a fixed hot set that just fits in main, mixed half and half with one-hit wonders. A
 // bigger window only lets wonders displace hot keys, so the window must stay small.
 TEST(TinyLfuPolicy, ClimberKeepsTheWindowSmallForAFrequencyWorkload) {
   TinyLfuOptions options;
@@ -185,9 +198,30 @@ TEST(TinyLfuPolicy, ClimberKeepsTheWindowSmallForAFrequencyWorkload) {
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
-    replay.request(t % 2 == 0 ? x % 800 : 1'000'000 + t);
+    replay.request(t % 2 == 0 ? x % 980 : 1'000'000 + t);
   }
-  EXPECT_LE(replay.policy().window_maximum(), 100u);
+  EXPECT_LE(replay.policy().window_maximum(), 100u);  // 10%: no run-away growth
+}
+
+// Capacity 3: a window of one entry and a main region of two. Keys 1 and 2 settle in main with
+// one request each; keys 3 and 4 then alternate, so each is in turn the candidate leaving the
+// window against victim 1. A lead of one count is not enough; a lead of two is.
+TEST(TinyLfuPolicy, AdmitsACandidateOnlyWhenItLeadsTheVictimByMoreThanOne) {
+  TinyLfuOptions options;
+  options.maximum = 3;
+  options.adaptive = false;
+  Replay replay(options);
+  for (std::uint64_t k : {1, 2, 3, 4, 3}) replay.request(k);
+  ASSERT_TRUE(replay.resident(1));
+  replay.request(4);  // candidate 3 (2 requests) vs victim 1 (1 request): rejected
+  EXPECT_TRUE(replay.resident(1));
+  EXPECT_FALSE(replay.resident(3));
+  replay.request(3);  // candidate 4 (2 requests) vs victim 1: rejected
+  EXPECT_TRUE(replay.resident(1));
+  replay.request(4);  // candidate 3 (3 requests) vs victim 1: admitted, 1 is evicted
+  EXPECT_FALSE(replay.resident(1));
+  EXPECT_TRUE(replay.resident(3));
+  EXPECT_TRUE(replay.resident(2));
 }
 
 TEST(TinyLfuPolicy, RemoveAndExpireFreeEntries) {

@@ -10,7 +10,8 @@
 //   probation  main-region LRU segment of entries not yet re-used in main;
 //   protected  main-region LRU segment of entries re-used in main (at most ~80% of main).
 // An entry leaving the window is a candidate for main; when the cache is over its bound, the
-// candidate fights the probation victim and the one the FrequencySketch deems more popular stays.
+// candidate fights the probation victim: it is admitted only if the FrequencySketch deems it more
+// popular by more than one count (warm candidates also win at random, 1 in 32), else it is dropped.
 // The window's share of capacity is tuned by a WindowClimber (hill climbing on the hit ratio).
 // Optional per-entry expiry is tracked by a TimerWheel.
 //
@@ -33,7 +34,7 @@ namespace accelerator::local {
 enum class RemovalCause : std::uint8_t { kExplicit, kReplaced, kExpired, kEvicted };
 
 struct TinyLfuOptions {
-  std::uint64_t maximum = 1;          // capacity in weight units (entries when unweighted); >= 1
+  std::uint64_t maximum = 1;           // capacity in weight units (entries when unweighted); >= 1
   std::uint64_t expected_entries = 0;  // sketch sizing; 0 = maximum
   double initial_window = 0.01;        // the window's initial share of capacity
   bool adaptive = true;                // hill-climb the window size

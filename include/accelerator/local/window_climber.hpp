@@ -6,8 +6,9 @@
 // requests and, after each period, proposes moving `step` units of capacity into (positive) or
 // out of (negative) the window: it keeps walking in the direction that improved the hit ratio and
 // turns around when the ratio fell. The first period only sets the baseline (it includes the
-// cold start). The step decays geometrically so the window settles, and is reset to its full
-// size when the hit ratio jumps (the workload changed).
+// cold start), and a change smaller than two standard errors of the sampled ratio is noise: the
+// climber holds the window instead of moving it. The step decays geometrically so the window settles, and is reset to
+// its full size when the hit ratio jumps (the workload changed).
 //
 // Thread-safety: none; the owner (TinyLfuPolicy) serialises access under its lock.
 // Invariants: the climber only proposes; the policy clamps the window to [0, maximum].
