@@ -379,6 +379,29 @@ TEST(OperationLoggerLimit, WarningsAreRateLimitedAndTheDropIsCounted) {
   EXPECT_EQ(unlimited.suppressed_warnings(), 0u);
 }
 
+TEST_F(ObservabilityTest, ConcurrentCallsOnAPoolAreEachTimedTracedAndLoggedOnce) {
+  // 400 gets of 40 keys from 4 threads, tracer and logger on: every call leaves exactly one
+  // histogram entry, one cache.get span and one log record; loads match the loader runs.
+  auto tracer = std::make_shared<InMemoryTracer>();
+  LogCapture capture;
+  auto cache = local_builder().tracer(tracer).operation_log(capture.options()).build().value();
+  asio::thread_pool pool(4);
+  std::vector<std::future<LoadResult>> results;
+  for (Key i = 0; i < 400; ++i) results.push_back(asio::co_spawn(pool, cache.get(i % 40), asio::use_future));
+  int ok = 0;
+  for (auto& r : results) ok += r.get().has_value() ? 1 : 0;
+  pool.join();
+  EXPECT_EQ(ok, 400);
+  const auto m = cache.metrics_snapshot();
+  EXPECT_EQ(m.latency.get.count, 400u);
+  EXPECT_EQ(m.latency.load.count, m.load_total);
+  EXPECT_GE(m.load_total, 40u);
+  EXPECT_LT(m.load_total, 400u) << "singleflight and L1 spare most loads";
+  const auto spans = tracer->spans();
+  EXPECT_EQ(std::count_if(spans.begin(), spans.end(), [](const SpanData& s) { return s.name == "cache.get"; }), 400);
+  EXPECT_EQ(capture.take().size(), 400u);
+}
+
 TEST_F(ObservabilityTest, TelemetrySourceHoldsTheCacheWeakly) {
   std::function<std::optional<CacheDiagnosticSnapshot>()> source;
   {
