@@ -4,6 +4,8 @@
 # Server: ACCELERATOR_BENCH_REDIS_URL (redis://host:port, no auth) or a redis-server started here
 # on a free loopback port. Targets (issue 4): l2 GET >= 3x redis-benchmark -P 1 and >= 0.5x
 # redis-benchmark -P 16 (both -c 50, 64-byte values, 10 000 keys); invalidation p99 <= 1 ms.
+# l2_bench's Redis Cluster cases run in the same process (ACCELERATOR_BENCH_REDIS_CLUSTER_URL, or a
+# 3-master cluster it starts); issue 7 target: GETs/s per node >= 0.8x the standalone case.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
@@ -44,4 +46,13 @@ print(f"l2_bench get_throughput (50 co): {ours:12,.0f} gets/s")
 print(f"ratio vs -P 1 : {ours / p1:5.2f}x  (target >= 3.0)  {'OK' if ours >= 3 * p1 else 'MISS'}")
 print(f"ratio vs -P 16: {ours / p16:5.2f}x  (target >= 0.5)  {'OK' if ours >= 0.5 * p16 else 'MISS'}")
 print(f"invalidation latency p50 {inv['p50_us']:.1f} us, p99 {inv['p99_us']:.1f} us (target p99 <= 1000)  {'OK' if inv['p99_us'] <= 1000 else 'MISS'}")
+for name, run in sorted(runs.items()):
+    if not name.startswith("l2/cluster/") or run.get("error_occurred") or "per_node" not in run:
+        continue
+    ratio = run.get("vs_standalone")
+    line = f"{name.split('concurrency:50/')[-1]:>8}: {run['per_node']:12,.0f} gets/s per node"
+    if ratio is not None:
+        verdict = "" if name.endswith("/all") else f"  (target >= 0.8)  {'OK' if ratio >= 0.8 else 'MISS'}"
+        line += f", {ratio:5.2f}x standalone{verdict}"
+    print("cluster " + line)
 PY
