@@ -145,6 +145,8 @@ compare() {
     echo "machine=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cores"
     echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
     echo "command=scripts/bench.sh compare --min-time $min_time"
+    echo "commit=commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- 2>/dev/null || echo \
+      ' plus uncommitted changes in the working tree')"
     echo "note=$note"
   } >"$dir/meta.txt"
   log "L1 vs Caffeine (scripts/l1_compare.sh)"
@@ -159,7 +161,7 @@ compare() {
   log "L2 vs redis-benchmark (scripts/l2_compare.sh)"
   ACCELERATOR_BENCH_REDIS_URL="$redis_url" bash scripts/l2_compare.sh "$build_dir" 2>&1 | tee "$dir/l2_compare.txt"
   log "cache path (cache_path_bench, Local and remote/)"
-  "$bin/cache_path_bench" --redis-url="$redis_url" --benchmark_min_time="$min_time" \
+  "$bin/cache_path_bench" --redis-url="$redis_url" --benchmark_min_time="$min_time" --benchmark_repetitions=3 \
     --benchmark_out="$dir/cache_path.json" --benchmark_out_format=json
   log "latency (cache_path_bench --latency, redis-benchmark -c 1 -P 1)"
   "$bin/cache_path_bench" --latency --redis-url="$redis_url" --benchmark_min_time="$min_time" \

@@ -86,7 +86,7 @@ def load_gbench(path):
     except (OSError, ValueError) as e:
         warn(f"cannot read {os.path.basename(path)}: {e}")
         return {}, {}
-    cases = {}
+    runs = {}
     for b in doc.get("benchmarks", []):
         if b.get("run_type") == "aggregate" or b.get("error_occurred"):
             if b.get("error_occurred"):
@@ -97,7 +97,12 @@ def load_gbench(path):
         name = name[: -len("/real_time")] if wall else name
         unit = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
         b["ns"] = b["real_time" if wall else "cpu_time"] * unit
-        cases[name] = b
+        runs.setdefault(name, []).append(b)
+    # With --benchmark_repetitions a case has several entries: keep the one with the median time.
+    cases = {}
+    for name, rs in runs.items():
+        cases[name] = sorted(rs, key=lambda r: r["ns"])[(len(rs) - 1) // 2]
+        cases[name]["repetitions_seen"] = len(rs)
     return cases, doc.get("context", {})
 
 
@@ -242,6 +247,8 @@ def main():
     o.append(f"- machine: {meta.get('machine', '?')}; load average at start: {meta.get('load', '?')}")
     o.append(f"- build: {ctx.get('accelerator_compiler', '?')}, {ctx.get('accelerator_build_type', '?')}")
     o.append(f"- command: `{meta.get('command', 'scripts/bench.sh compare')}`")
+    if meta.get("commit"):
+        o.append(f"- source: {meta['commit']}")
     if meta.get("note"):
         o.append(f"- note: {meta['note']}")
     o.append("")
@@ -307,7 +314,8 @@ def main():
                      "trip at the median (same server, one caller each).")
         o.append("")
 
-    o.append("## Cache path: hand-written vs decorators (cache_path_bench, one run)\n")
+    reps = max((c["repetitions_seen"] for c in cases.values()), default=1)
+    o.append(f"## Cache path: hand-written vs decorators (cache_path_bench, median of {reps} repetition(s))\n")
     if cases:
         o.append("| case | manual ns | macro (decorator) ns | decorator overhead |")
         o.append("|---|---:|---:|---:|")
