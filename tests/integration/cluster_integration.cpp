@@ -10,9 +10,11 @@
 #include <gtest/gtest.h>
 
 #include <asio/detached.hpp>
+#include <filesystem>
 #include <mutex>
 
 #include "support/redis_cluster_fixture.hpp"
+#include "support/test_certificates.hpp"
 
 namespace accelerator::testing {
 namespace {
@@ -533,6 +535,77 @@ TEST_F(ClusterAuthTest, CredentialsApplyToEveryNode) {
   auto anonymous = backend(o);
   auto r = io.run(anonymous.get(keys[0]));
   EXPECT_FALSE(r);
+}
+
+class ClusterTlsTest : public ClusterTest {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("accelerator-cluster-tls-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    if (!make_test_certificates(dir_)) {
+      if (std::getenv("CI") != nullptr) FAIL() << "openssl could not make the test certificates";
+      GTEST_SKIP() << "openssl could not make the test certificates";
+    }
+    ClusterTest::SetUp();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);  // the nodes have read their files already
+  }
+  RedisClusterOptions cluster_options() const override {
+    RedisClusterOptions o;
+    o.tls = true;
+    o.tls_cert_file = (dir_ / "server.crt").string();
+    o.tls_key_file = (dir_ / "server.key").string();
+    o.tls_ca_file = (dir_ / "ca.crt").string();
+    return o;
+  }
+  remote::RedisOptions tls_options(const std::string& ca) const {
+    auto o = options();
+    o.tls.ca_file = (dir_ / ca).string();
+    return o;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ClusterTlsTest, TlsAppliesToEveryNodeAndToTheSubscriber) {
+  ASSERT_TRUE(cluster_->url().starts_with("rediss-cluster://"));
+  auto redis = backend(tls_options("ca.crt"));
+  std::vector<RemoteWrite> writes;
+  std::vector<std::string> keys;
+  std::vector<int> per_node(cluster_->size(), 0);
+  for (int i = 0; i < 30; ++i) {
+    keys.push_back("t" + std::to_string(i));
+    writes.push_back(RemoteWrite{keys.back(), "tls" + std::to_string(i), 60s});
+    ++per_node[node_of(redis.redis_key(keys.back()))];
+  }
+  for (int n : per_node) ASSERT_GT(n, 0);
+  ASSERT_TRUE(io.run(redis.mset(writes))) << redis.health().last_error;
+  auto got = io.run(redis.mget(keys)).value();
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(got[static_cast<std::size_t>(i)], "tls" + std::to_string(i));
+  for (std::size_t n = 0; n < cluster_->size(); ++n) EXPECT_EQ(dbsize(n), per_node[n]) << "node " << n;
+
+  // Invalidation over TLS between two instances.
+  auto a = builder(backend(tls_options("ca.crt"))).broadcast_invalidation(true).build().value();
+  auto b = builder(backend(tls_options("ca.crt"))).broadcast_invalidation(true).build().value();
+  ASSERT_TRUE(eventually([&] { return listening(a) && listening(b); }, 10s));
+  ASSERT_TRUE(io.run(a.set(7, "seven")));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto v = io.run(b.get(7, ReadOptions{.disable_load = true}));
+        return v && *v == "seven" && b.peek(7).has_value();
+      },
+      10s));
+  ASSERT_TRUE(io.run(a.del(7)));
+  EXPECT_TRUE(eventually([&] { return !b.peek(7).has_value(); }, 10s));
+
+  // A client that does not trust the servers' CA gets nowhere.
+  auto o = tls_options("other.crt");
+  o.breaker_failure_threshold = 1000;
+  auto untrusting = backend(o);
+  EXPECT_FALSE(io.run(untrusting.get(keys[0])));
+  EXPECT_NE(untrusting.health().last_error.find("TLS handshake failed"), std::string::npos)
+      << untrusting.health().last_error;
 }
 
 }  // namespace

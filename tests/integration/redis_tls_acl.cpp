@@ -4,20 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include "support/redis_fixture.hpp"
+#include "support/test_certificates.hpp"
 
 namespace accelerator::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  return static_cast<bool>(out);
-}
 
 class RedisTlsTest : public ::testing::Test {
  protected:
@@ -25,14 +19,7 @@ class RedisTlsTest : public ::testing::Test {
     dir_ = std::filesystem::temp_directory_path() / ("accelerator-tls-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
     const std::string d = dir_.string();
-    auto sh = [&](const std::string& cmd) { return run_tool("cd '" + d + "' && " + cmd + " >/dev/null 2>&1"); };
-    const bool ok = sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 -subj /CN=it-ca") == 0 &&
-                    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.crt -days 1 -subj /CN=other") == 0 &&
-                    sh("openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost") == 0 &&
-                    write_file(dir_ / "ext.cnf", "subjectAltName=IP:127.0.0.1,DNS:localhost\n") &&
-                    sh("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt "
-                       "-days 1 -extfile ext.cnf") == 0;
-    if (!ok) {
+    if (!make_test_certificates(dir_)) {
       if (std::getenv("CI") != nullptr) FAIL() << "openssl could not make the test certificates";
       GTEST_SKIP() << "openssl could not make the test certificates";
     }

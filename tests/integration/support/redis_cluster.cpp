@@ -94,6 +94,15 @@ std::unique_ptr<RedisCluster> RedisCluster::start(RedisClusterOptions options, s
                            "no",
                            "--cluster-port",
                            std::to_string(bus)};
+      if (options.tls) {
+        std::uint16_t tls_port = free_loopback_port();
+        while (tls_port == server.port || tls_port == bus) tls_port = free_loopback_port();
+        server.extra_args.insert(server.extra_args.end(),
+                                 {"--tls-port", std::to_string(tls_port), "--tls-cluster", "yes", "--tls-cert-file",
+                                  options.tls_cert_file, "--tls-key-file", options.tls_key_file, "--tls-ca-cert-file",
+                                  options.tls_ca_file, "--tls-auth-clients", "no"});
+        cluster->tls_ports_.push_back(tls_port);
+      }
       auto node = RedisServer::start(std::move(server), why);
       if (!node) {
         started = false;
@@ -116,10 +125,14 @@ std::unique_ptr<RedisCluster> RedisCluster::start(RedisClusterOptions options, s
       }
       cluster->password_ = options.password;
     }
+    // A TLS cluster is created over TLS, so that the nodes announce their TLS ports.
     std::string command = "redis-cli";
     if (!options.password.empty()) command += " -a '" + options.password + "' --no-auth-warning";
+    if (options.tls) command += " --tls --cacert '" + options.tls_ca_file + "'";
     command += " --cluster create";
-    for (std::size_t i = 0; i < cluster->size(); ++i) command += " 127.0.0.1:" + std::to_string(cluster->port(i));
+    for (std::size_t i = 0; i < cluster->size(); ++i) {
+      command += " 127.0.0.1:" + std::to_string(options.tls ? cluster->tls_ports_[i] : cluster->port(i));
+    }
     const std::string log = cluster->nodes_.front()->dir() + "/cluster-create.log";
     command += " --cluster-yes >" + log + " 2>&1";
     if (run_tool(command) != 0) {
@@ -135,10 +148,11 @@ std::unique_ptr<RedisCluster> RedisCluster::start(RedisClusterOptions options, s
 }
 
 std::string RedisCluster::url() const {
-  std::string out = "redis-cluster://" + credentials(password_);
+  const bool tls = !tls_ports_.empty();
+  std::string out = (tls ? "rediss-cluster://" : "redis-cluster://") + credentials(password_);
   for (std::size_t i = 0; i < size(); ++i) {
     if (i > 0) out += ",";
-    out += "127.0.0.1:" + std::to_string(port(i));
+    out += "127.0.0.1:" + std::to_string(tls ? tls_ports_[i] : port(i));
   }
   return out;
 }

@@ -26,6 +26,10 @@ namespace accelerator::testing {
 struct RedisClusterOptions {
   std::size_t masters = 3;
   std::string password;  // requirepass on every node (set after start); empty = none
+  // TLS: every node also serves TLS on a second port (tls-cluster yes: the bus is TLS too), and
+  // url() names the TLS ports; the plain ports stay open for the harness and node_url().
+  bool tls = false;
+  std::string tls_cert_file, tls_key_file, tls_ca_file;
 };
 
 class RedisCluster {
@@ -34,7 +38,8 @@ class RedisCluster {
 
   std::size_t size() const { return nodes_.size(); }
   std::uint16_t port(std::size_t i) const { return nodes_[i]->port(); }
-  // redis-cluster://[:password@]127.0.0.1:<p0>,127.0.0.1:<p1>,... (every node is a seed).
+  // redis-cluster://[:password@]127.0.0.1:<p0>,127.0.0.1:<p1>,... (every node is a seed);
+  // rediss-cluster:// with the TLS ports for a TLS cluster.
   std::string url() const;
   // redis://[:password@]127.0.0.1:<pi>: a plain (non-cluster) connection to node i, for admin
   // commands such as CLUSTER SETSLOT.
@@ -60,6 +65,7 @@ class RedisCluster {
  private:
   RedisCluster() = default;
   std::vector<std::unique_ptr<RedisServer>> nodes_;
+  std::vector<std::uint16_t> tls_ports_;  // empty without TLS
   std::string password_;
 };
 
