@@ -24,8 +24,9 @@
 #   --build-dir DIR  build directory (env BUILD_DIR, default build); configured as Release if new
 #   --note TEXT      a line for REPORT.md (compare), e.g. what else the machine was doing
 #   -h, --help       this text
-# Environment only: TRACES (compare's trace folder, default ../shared/traces), SECONDS_PER_RUN
-# (compare's L1 throughput runs, default 3).
+# Environment only, for compare: TRACES (trace folder, default ../shared/traces), PEER_RUNS
+# (runs of l1_compare.sh and l2_compare.sh, default 3; the report gives median ratios),
+# SECONDS_PER_RUN (each L1 throughput measurement, default 3).
 # Each bench invocation writes Google Benchmark JSON to a new folder
 # <build-dir>/bench-results/<kind>-<date>/run<i>.json; the gate reads only the latest such folder,
 # so results of earlier runs are never mixed in.
@@ -44,6 +45,7 @@ min_time="${MIN_TIME:-0.5}"
 build_dir="${BUILD_DIR:-build}"
 note="${NOTE:-}"
 traces="${TRACES:-../shared/traces}"  # relative to the repository root
+peer_runs="${PEER_RUNS:-3}"
 command_seen=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -76,6 +78,7 @@ if [ -z "$runs" ]; then
   if [ "$command" = baseline ]; then runs=5; else runs=3; fi
 fi
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || bad_usage "--runs must be a positive integer, not '$runs'"
+[[ "$peer_runs" =~ ^[1-9][0-9]*$ ]] || bad_usage "PEER_RUNS must be a positive integer, not '$peer_runs'"
 [[ "$min_time" =~ ^[0-9]*\.?[0-9]+$ ]] || bad_usage "--min-time must be a number of seconds, not '$min_time'"
 
 baseline_file="docs/benchmarks/cache_path_bench.json"
@@ -144,22 +147,27 @@ compare() {
     echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "machine=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cores"
     echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "command=scripts/bench.sh compare --min-time $min_time"
+    echo "command=PEER_RUNS=$peer_runs scripts/bench.sh compare --min-time $min_time"
     echo "commit=commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- 2>/dev/null || echo \
       ' plus uncommitted changes in the working tree')"
     echo "note=$note"
   } >"$dir/meta.txt"
-  log "L1 vs Caffeine (scripts/l1_compare.sh)"
-  BUILD_DIR="$build_dir" TRACES="$traces" SECONDS_PER_RUN="${SECONDS_PER_RUN:-3}" \
-    bash scripts/l1_compare.sh 2>&1 | tee "$dir/l1_compare.txt"
+  local i
+  for i in $(seq 1 "$peer_runs"); do
+    log "L1 vs Caffeine (scripts/l1_compare.sh), run $i/$peer_runs"
+    BUILD_DIR="$build_dir" TRACES="$traces" SECONDS_PER_RUN="${SECONDS_PER_RUN:-3}" \
+      bash scripts/l1_compare.sh 2>&1 | tee "$dir/l1_compare-$i.txt"
+  done
   # Hit-ratio curves (capacity N/8 .. 4N) at the capacities l1_compare.sh used, from its table.
   local trace cap
   while read -r trace cap; do
     "$bin/accelerator-sim" --trace "$traces/$trace.keys.gz" --capacity "$cap" \
       --curve "docs/benchmarks/hit-ratio-$trace.svg" >/dev/null
-  done < <(awk '$2 ~ /^[0-9]+$/ && $3 ~ /^0\.[0-9]+$/ && NF == 8 { print $1, $2 }' "$dir/l1_compare.txt")
-  log "L2 vs redis-benchmark (scripts/l2_compare.sh)"
-  ACCELERATOR_BENCH_REDIS_URL="$redis_url" bash scripts/l2_compare.sh "$build_dir" 2>&1 | tee "$dir/l2_compare.txt"
+  done < <(awk '$2 ~ /^[0-9]+$/ && $3 ~ /^0\.[0-9]+$/ && NF == 8 { print $1, $2 }' "$dir/l1_compare-1.txt")
+  for i in $(seq 1 "$peer_runs"); do
+    log "L2 vs redis-benchmark (scripts/l2_compare.sh), run $i/$peer_runs"
+    ACCELERATOR_BENCH_REDIS_URL="$redis_url" bash scripts/l2_compare.sh "$build_dir" 2>&1 | tee "$dir/l2_compare-$i.txt"
+  done
   log "cache path (cache_path_bench, Local and remote/)"
   "$bin/cache_path_bench" --redis-url="$redis_url" --benchmark_min_time="$min_time" --benchmark_repetitions=3 \
     --benchmark_out="$dir/cache_path.json" --benchmark_out_format=json

@@ -2,8 +2,11 @@
 """Writes docs/benchmarks/REPORT.md (and its SVG charts) from the outputs of one
 `scripts/bench.sh compare` run. Every number in the report comes from the files in --dir:
 
-  l1_compare.txt      output of scripts/l1_compare.sh (hit ratios per trace, L1 vs Caffeine throughput)
-  l2_compare.txt      output of scripts/l2_compare.sh (l2_bench vs redis-benchmark -P 1 / -P 16)
+  l1_compare-<i>.txt  outputs of scripts/l1_compare.sh (hit ratios per trace, L1 vs Caffeine throughput)
+  l2_compare-<i>.txt  outputs of scripts/l2_compare.sh (l2_bench vs redis-benchmark -P 1 / -P 16)
+Throughput and latency ratios are computed within each run (both sides measured back to back) and
+the report gives the median over the runs with the lowest and highest; hit ratios are deterministic
+and come from the first run.
   cache_path.json     cache_path_bench with Redis (Google Benchmark JSON)
   latency.json        cache_path_bench --latency with Redis
   redis_latency.csv   redis-benchmark -c 1 -P 1 GET --csv on the same server
@@ -13,6 +16,7 @@ Usage: bench_report.py --dir RESULTS --out docs/benchmarks
 """
 import argparse
 import csv
+import glob
 import html
 import json
 import math
@@ -191,8 +195,26 @@ def latency_chart(rows, title):
 
 # ---------------------------------------------------------------- report
 
-def fmt_ratio(v):
-    return "n/a" if v is None else f"{v:.2f}x"
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return (v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2) if n else None
+
+
+def spread(values):
+    """'median (min-max)' of ratios, for the tables."""
+    if not values:
+        return "n/a"
+    if len(values) == 1:
+        return f"{values[0]:.2f}x"
+    return f"{median(values):.2f}x ({min(values):.2f}-{max(values):.2f})"
+
+
+def runs_of(d, stem):
+    paths = sorted(glob.glob(os.path.join(d, f"{stem}-*.txt")), key=lambda p: int(re.sub(r"\D", "", p[-8:]) or 0))
+    if not paths:
+        warn(f"no {stem}-<i>.txt files")
+    return [read(p) for p in paths]
 
 
 def main():
@@ -202,10 +224,22 @@ def main():
     args = ap.parse_args()
     d = args.dir
     meta = dict(line.split("=", 1) for line in read(os.path.join(d, "meta.txt")).splitlines() if "=" in line)
-    l1_text = read(os.path.join(d, "l1_compare.txt"))
-    l2_text = read(os.path.join(d, "l2_compare.txt"))
-    hit, thr, mem = parse_l1(l1_text)
-    l2 = parse_l2(l2_text)
+    l1_texts = runs_of(d, "l1_compare")
+    l2_texts = runs_of(d, "l2_compare")
+    l1_runs = [parse_l1(t) for t in l1_texts]
+    hit, _, mem = l1_runs[0] if l1_runs else ([], [], None)
+    # Per thread count: the values of every run, and the ratio within each run.
+    thr = {}
+    for _, rows, _ in l1_runs:
+        for t in rows:
+            e = thr.setdefault(t["threads"], {"ours": [], "caffeine": [], "ratio": []})
+            e["ours"].append(t["ours"])
+            e["caffeine"].append(t["caffeine"])
+            e["ratio"].append(t["ours"] / t["caffeine"])
+    l2_runs = [r for r in (parse_l2(t) for t in l2_texts) if r["ours"]]
+    l2 = {k: [r[k] for r in l2_runs if r[k] is not None] for k in ("ours", "p1", "p16", "inv_p50", "inv_p99")}
+    l2["vs_p1"] = [r["ours"] / r["p1"] for r in l2_runs if r["p1"]]
+    l2["vs_p16"] = [r["ours"] / r["p16"] for r in l2_runs if r["p16"]]
     cases, ctx = load_gbench(os.path.join(d, "cache_path.json"))
     lat, _ = load_gbench(os.path.join(d, "latency.json"))
     redis_lat = parse_redis_csv(read(os.path.join(d, "redis_latency.csv")))
@@ -213,12 +247,12 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     # Ratio chart: everything expressed as ours / peer, higher is better.
     ratio_rows = []
-    for t in thr:
-        ratio_rows.append((f"L1 read throughput, {t['threads']} thread(s) vs Caffeine", t["ours"] / t["caffeine"]))
-    if l2["ours"] and l2["p1"]:
-        ratio_rows.append(("L2 GET throughput vs redis-benchmark -P 1", l2["ours"] / l2["p1"]))
-    if l2["ours"] and l2["p16"]:
-        ratio_rows.append(("L2 GET throughput vs redis-benchmark -P 16", l2["ours"] / l2["p16"]))
+    for threads, e in sorted(thr.items()):
+        ratio_rows.append((f"L1 read throughput, {threads} thread(s) vs Caffeine", median(e["ratio"])))
+    if l2["vs_p1"]:
+        ratio_rows.append(("L2 GET throughput vs redis-benchmark -P 1", median(l2["vs_p1"])))
+    if l2["vs_p16"]:
+        ratio_rows.append(("L2 GET throughput vs redis-benchmark -P 16", median(l2["vs_p16"])))
     for h in hit:
         if h["caffeine"] > 0:
             ratio_rows.append((f"hit ratio {h['trace']} vs Caffeine", h["ours"] / h["caffeine"]))
@@ -252,20 +286,22 @@ def main():
     if meta.get("note"):
         o.append(f"- note: {meta['note']}")
     o.append("")
-    o.append("Every ratio below comes from one run in which both sides were measured one after the other on "
-             "the same machine and the same Redis server. The machine may be shared: absolute numbers are "
-             "indicative, ratios are what to read.\n")
+    o.append(f"Throughput ratios are taken within each of {max(len(l1_texts), len(l2_texts))} runs, in which both "
+             "sides were measured back to back on the same machine (and the same Redis server); the tables give "
+             "the median ratio over the runs and, in brackets, the lowest and highest. Absolute numbers are "
+             "medians too, and only indicative when the machine is shared.\n")
     o.append("![ratios](peer-ratios.svg)\n")
 
     o.append("## L1 vs Caffeine 2.6.2 (scripts/l1_compare.sh)\n")
     if thr:
-        o.append("| threads | accelerator reads/s | Caffeine reads/s | ratio |")
+        o.append("| threads | accelerator reads/s | Caffeine reads/s | ratio (min-max) |")
         o.append("|---|---:|---:|---:|")
-        for t in thr:
-            o.append(f"| {t['threads']} | {t['ours']:,.0f} | {t['caffeine']:,.0f} | {t['ours'] / t['caffeine']:.2f}x |")
-        if len(thr) == 2:
-            o.append(f"\nScaling 1 → 2 threads: accelerator {thr[1]['ours'] / thr[0]['ours']:.2f}x, "
-                     f"Caffeine {thr[1]['caffeine'] / thr[0]['caffeine']:.2f}x.")
+        for threads, e in sorted(thr.items()):
+            o.append(f"| {threads} | {median(e['ours']):,.0f} | {median(e['caffeine']):,.0f} | {spread(e['ratio'])} |")
+        if 1 in thr and 2 in thr:
+            ours = [b / a for a, b in zip(thr[1]["ours"], thr[2]["ours"])]
+            caf = [b / a for a, b in zip(thr[1]["caffeine"], thr[2]["caffeine"])]
+            o.append(f"\nScaling 1 → 2 threads: accelerator {spread(ours)}, Caffeine {spread(caf)}.")
         if mem is not None:
             o.append(f"Memory overhead per entry beyond key and value: {mem:.1f} bytes.")
         o.append("")
@@ -287,16 +323,16 @@ def main():
 
     o.append("## L2 vs redis-benchmark (scripts/l2_compare.sh, same server)\n")
     if l2["ours"]:
-        o.append("| client (GET, 50 concurrent, 64-byte values, 10 000 keys) | requests/s | accelerator ratio |")
+        o.append("| client (GET, 50 concurrent, 64-byte values, 10 000 keys) | requests/s | accelerator ratio (min-max) |")
         o.append("|---|---:|---:|")
-        o.append(f"| accelerator LevelCache Remote mode (l2_bench) | {l2['ours']:,.0f} | 1.00x |")
+        o.append(f"| accelerator LevelCache Remote mode (l2_bench) | {median(l2['ours']):,.0f} | 1.00x |")
         if l2["p1"]:
-            o.append(f"| redis-benchmark -P 1 | {l2['p1']:,.0f} | {l2['ours'] / l2['p1']:.2f}x |")
+            o.append(f"| redis-benchmark -P 1 | {median(l2['p1']):,.0f} | {spread(l2['vs_p1'])} |")
         if l2["p16"]:
-            o.append(f"| redis-benchmark -P 16 | {l2['p16']:,.0f} | {l2['ours'] / l2['p16']:.2f}x |")
-        if l2["inv_p50"] is not None:
-            o.append(f"\nInvalidation latency (A's del returns → B's L1 drops the key): p50 {l2['inv_p50']:.1f} µs, "
-                     f"p99 {l2['inv_p99']:.1f} µs.")
+            o.append(f"| redis-benchmark -P 16 | {median(l2['p16']):,.0f} | {spread(l2['vs_p16'])} |")
+        if l2["inv_p50"]:
+            o.append(f"\nInvalidation latency (A's del returns → B's L1 drops the key), median over the runs: "
+                     f"p50 {median(l2['inv_p50']):.1f} µs, p99 {median(l2['inv_p99']):.1f} µs.")
         o.append("")
     else:
         o.append("Not measured in this run (see l2_compare.txt).\n")
@@ -332,7 +368,9 @@ def main():
                  "[cache_path_bench.json](cache_path_bench.json).\n")
 
     o.append("## Raw outputs\n")
-    for name, text in (("l1_compare.sh", l1_text), ("l2_compare.sh", l2_text)):
+    named = [(f"l1_compare.sh, run {i + 1}", t) for i, t in enumerate(l1_texts)]
+    named += [(f"l2_compare.sh, run {i + 1}", t) for i, t in enumerate(l2_texts)]
+    for name, text in named:
         o.append(f"<details><summary>{name}</summary>\n\n```\n{text.strip()}\n```\n</details>\n")
     if warnings:
         o.append("## Warnings while generating\n")
