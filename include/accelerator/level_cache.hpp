@@ -15,6 +15,12 @@
 //  * One call never waits for a loader longer than loader_timeout, even if the loader ignores
 //    cancellation.
 //
+// Observation: every public call records its wall time in metrics.latency.<op>, each loader run
+// in latency.load and each L2 round trip in latency.remote; with a tracer it opens a span
+// (cache.get ..., cache.load as the child of the call that waits for the load), and with an
+// operation log it writes one record (detail/operation_scope.hpp). Without a tracer or a log
+// that is two steady_clock reads and a histogram add per call.
+//
 // Thread-safety: every member may be called concurrently from any thread of any io_context.
 // LevelCache is a cheap handle: copies share one cache; the cache (and its invalidation
 // subscription) lives until the last copy is destroyed. Coroutines take their arguments by value.
@@ -85,6 +91,53 @@ class LevelCache {
     detail::OperationScope scope(self->metrics.latency.mget, self->observers, self->config.area, "cache.mget", "mget");
     scope.set_size(keys.size());
     auto result = co_await self->mget(std::move(keys), options, scope.context());
+    scope.finish(!result ? "error" : (result->empty() ? "ok_empty" : "ok"), result ? nullptr : &result.error());
+    co_return std::move(result);
+  }
+
+  // get() with `load` as the loader of this one call, instead of the configured one (the
+  // decorators' cacheable reads through this). Everything else is get(): a fresh L1 or L2 value,
+  // a cached "not found" marker included, is a hit and `load` does not run; concurrent callers of
+  // the key share one load, with each other and with get(); loader_timeout bounds the wait; the
+  // result is written back to L2 and L1. `store_null`, not cache_null_value, decides whether a
+  // nullopt result is stored as a "not found" marker.
+  // REQUIRES: load() -> asio::awaitable<CacheResult<std::optional<V>>>. On a miss `load` is moved
+  // into the load task, which may outlive this call (timeout): it must own what it uses.
+  template <class Load>
+  asio::awaitable<CacheResult<Value>> get_or_load(K key, Load load, ReadOptions options = {}, bool store_null = true) {
+    auto self = state_;
+    detail::OperationScope scope(self->metrics.latency.get, self->observers, self->config.area, "cache.get", "get");
+    std::optional<K> logged_key;
+    if (scope.logs_keys()) logged_key = key;
+    // Type-erased only when a load is needed, so a hit allocates nothing for `load`.
+    const CallLoadSource source{&load, store_null, [](void* fn, bool keep_null) {
+                                  auto call = std::make_shared<CallLoad>();
+                                  call->load = std::move(*static_cast<Load*>(fn));
+                                  call->store_null = keep_null;
+                                  return CallLoadPtr(std::move(call));
+                                }};
+    auto result = co_await self->get(std::move(key), options, scope.context(), &source);
+    const CacheError* error = result ? nullptr : &result.error();
+    scope.finish(!result ? "error" : (*result ? "ok_some" : "ok_none"), error, self->log_key(scope, error, logged_key));
+    co_return std::move(result);
+  }
+
+  // mget() with `mload` as the batch loader of this one call (the decorators' cacheable_batch):
+  // one entry per distinct key; cached "not found" markers are hits; `mload` gets only the keys
+  // that no layer holds and no other call is already loading, in one call; its results are
+  // written back (nullopt as a marker when store_null; a key it omits is "not found").
+  // REQUIRES: mload(const std::vector<K>&) -> asio::awaitable<CacheResult<LoadedMap<K, V>>>;
+  // it may outlive this call (timeout): it must own what it uses.
+  template <class MLoad>
+  asio::awaitable<CacheResult<ValueMap>> mget_or_load(std::vector<K> keys, MLoad mload, ReadOptions options = {},
+                                                      bool store_null = true) {
+    auto self = state_;
+    detail::OperationScope scope(self->metrics.latency.mget, self->observers, self->config.area, "cache.mget", "mget");
+    scope.set_size(keys.size());
+    auto call = std::make_shared<CallLoad>();
+    call->mload = std::move(mload);
+    call->store_null = store_null;
+    auto result = co_await self->mget(std::move(keys), options, scope.context(), std::move(call));
     scope.finish(!result ? "error" : (result->empty() ? "ok_empty" : "ok"), result ? nullptr : &result.error());
     co_return std::move(result);
   }
@@ -203,6 +256,22 @@ class LevelCache {
   using LoadResult = CacheResult<Value>;
   using FlightPtr = typename detail::FlightTable<LoadResult>::FlightPtr;
 
+  // The loader of one get_or_load / mget_or_load call; replaces the configured loader for the
+  // load that call leads. Shared by the caller and the detached load task.
+  struct CallLoad {
+    std::function<asio::awaitable<LoadResult>()> load;
+    std::function<asio::awaitable<CacheResult<LoadedMap<K, V>>>(const std::vector<K>&)> mload;
+    bool store_null = true;  // a nullopt result is stored as a "not found" marker
+  };
+  using CallLoadPtr = std::shared_ptr<const CallLoad>;
+  // get_or_load's `load`, not yet type-erased: make(fn, store_null) moves it into a CallLoad.
+  // Valid while the get_or_load call that owns `fn` is suspended in State::get.
+  struct CallLoadSource {
+    void* fn;
+    bool store_null;
+    CallLoadPtr (*make)(void* fn, bool store_null);
+  };
+
   // A decoded L2 value.
   struct RemoteValue {
     Value value;
@@ -269,10 +338,16 @@ class LevelCache {
     }
 
     bool stores(const Value& value) const noexcept { return value.has_value() || config.cache_null_value; }
+    // Whether a loaded value is stored: a call loader's store_null replaces cache_null_value.
+    bool stores_loaded(const Value& value, const CallLoad* call) const noexcept {
+      return call ? value.has_value() || call->store_null : stores(value);
+    }
 
     // Writes the value (or its removal) to L1. Caller holds whatever ordering guarantee it needs.
-    void put_local(const std::string& ekey, const Value& value, std::optional<std::chrono::milliseconds> cap = {}) {
-      if (!stores(value)) {
+    // `keep`: whether the value is stored at all (default: stores(value)).
+    void put_local(const std::string& ekey, const Value& value, std::optional<std::chrono::milliseconds> cap = {},
+                   std::optional<bool> keep = {}) {
+      if (!keep.value_or(stores(value))) {
         local->del(ekey);
         return;
       }
@@ -349,8 +424,10 @@ class LevelCache {
 
     // ---------------------------------------------------------------- get
 
-    // `parent`: the caller's cache.get span (the cache.load span is its child).
-    asio::awaitable<CacheResult<Value>> get(K key, ReadOptions options, SpanContext parent) {
+    // `parent`: the caller's cache.get span (the cache.load span is its child). `source`: the
+    // loader of this call (get_or_load), else the configured loader is used.
+    asio::awaitable<CacheResult<Value>> get(K key, ReadOptions options, SpanContext parent,
+                                            const CallLoadSource* source = nullptr) {
       auto ekey = encode(key);
       if (!ekey) {
         metrics.get_errors.add();
@@ -399,8 +476,9 @@ class LevelCache {
           metrics.remote_miss.add();
         }
       }
-      if (options.disable_load || !loader) co_return Value{};
-      auto loaded = co_await load_one(key, *ekey, parent);
+      if (options.disable_load || (!loader && !source)) co_return Value{};
+      CallLoadPtr call = source ? source->make(source->fn, source->store_null) : nullptr;
+      auto loaded = co_await load_one(key, *ekey, parent, std::move(call));
       if (loaded) co_return std::move(*loaded);
       if (stale && config.stale_on_error && options.allow_stale) {
         metrics.stale_fallback.add();
@@ -413,7 +491,7 @@ class LevelCache {
     // ---------------------------------------------------------------- single-key load
 
     // The cache.load span covers this caller's whole wait, whether it leads the load or joins one.
-    asio::awaitable<LoadResult> load_one(const K& key, const std::string& ekey, SpanContext parent) {
+    asio::awaitable<LoadResult> load_one(const K& key, const std::string& ekey, SpanContext parent, CallLoadPtr call) {
       Span span(tracer(), "cache.load", config.area, parent);
       auto executor = co_await asio::this_coro::executor;
       FlightPtr flight;
@@ -424,7 +502,8 @@ class LevelCache {
         flight = std::make_shared<detail::Flight<LoadResult>>();
       }
       if (leader) {
-        spawn_load(executor, key, ekey, flight, /*registered=*/config.penetration_protect, /*refresh=*/false, Span());
+        spawn_load(executor, key, ekey, flight, /*registered=*/config.penetration_protect, /*refresh=*/false, Span(),
+                   std::move(call));
       } else {
         metrics.singleflight_coalesced.add();
         if (span.recording()) span.set_attribute("coalesced", "true");
@@ -446,15 +525,16 @@ class LevelCache {
     // The load runs on its own strand, detached from every caller.
     // `span`: ended with the load's outcome (a no-op span when the caller's span covers the load).
     void spawn_load(const asio::any_io_executor& executor, const K& key, const std::string& ekey, FlightPtr flight,
-                    bool registered, bool refresh, Span span) {
-      asio::co_spawn(
-          asio::make_strand(executor),
-          run_load(this->shared_from_this(), key, ekey, std::move(flight), registered, refresh, std::move(span)),
-          asio::detached);
+                    bool registered, bool refresh, Span span, CallLoadPtr call = nullptr) {
+      asio::co_spawn(asio::make_strand(executor),
+                     run_load(this->shared_from_this(), key, ekey, std::move(flight), registered, refresh,
+                              std::move(span), std::move(call)),
+                     asio::detached);
     }
 
+    // `call`: the loader of the get_or_load call that leads this load; null = the configured one.
     static asio::awaitable<void> run_load(std::shared_ptr<State> self, K key, std::string ekey, FlightPtr flight,
-                                          bool registered, bool refresh, Span span) {
+                                          bool registered, bool refresh, Span span, CallLoadPtr call) {
       State& s = *self;
       const auto started = std::chrono::steady_clock::now();
       const auto generation = s.generations.snapshot(ekey);
@@ -464,7 +544,7 @@ class LevelCache {
       if (refresh) s.metrics.refresh_attempts.add();
       // The lambda is a named local on purpose: g++ 12 destroys a lambda temporary passed to a
       // coroutine inside a co_await expression twice (double release of its captures).
-      auto load = [self, key]() { return self->loader->load(key); };
+      auto load = [self, key, call]() { return call ? call->load() : self->loader->load(key); };
       auto outcome = co_await detail::run_with_deadline<Value>(std::move(load), s.config.loader_timeout);
       LoadResult result = Value{};
       if (!outcome) {
@@ -480,8 +560,8 @@ class LevelCache {
         std::vector<std::string> keys(1, ekey);
         std::vector<Value> values(1, **outcome);
         std::vector<detail::GenerationTable::Generation> generations_at_start(1, generation);
-        auto written =
-            co_await s.write_back(std::move(keys), std::move(values), std::move(generations_at_start), epoch);
+        auto written = co_await s.write_back(std::move(keys), std::move(values), std::move(generations_at_start), epoch,
+                                             call.get());
         if (written) {
           result = std::move(**outcome);
         } else {
@@ -501,9 +581,10 @@ class LevelCache {
     // since its generation was taken. A key whose generation moved while the L2 write was in
     // flight is deleted again from L2 so the older value does not linger there either.
     // `epoch` is the L1 epoch when the load began: after an invalidation gap L1 is not filled.
+    // `call`: the call loader that produced the values (its store_null applies), or null.
     asio::awaitable<CacheResult<void>> write_back(std::vector<std::string> ekeys, std::vector<Value> values,
                                                   std::vector<detail::GenerationTable::Generation> generations_at_start,
-                                                  detail::GenerationTable::Generation epoch) {
+                                                  detail::GenerationTable::Generation epoch, const CallLoad* call) {
       std::vector<std::size_t> live;
       for (std::size_t i = 0; i < ekeys.size(); ++i) {
         if (generations.snapshot(ekeys[i]) == generations_at_start[i]) {
@@ -517,7 +598,7 @@ class LevelCache {
         std::vector<RemoteWrite> writes;
         std::vector<std::string> deletes;
         for (auto i : live) {
-          if (stores(values[i])) {
+          if (stores_loaded(values[i], call)) {
             writes.push_back(remote_write(ekeys[i], values[i]));
           } else {
             deletes.push_back(ekeys[i]);
@@ -549,7 +630,7 @@ class LevelCache {
           bool wrote = false;
           generations.write_if_unchanged(ekeys[i], generations_at_start[i], [&] {
             if (generations.epoch() != epoch) return;
-            put_local(ekeys[i], values[i]);
+            put_local(ekeys[i], values[i], std::nullopt, stores_loaded(values[i], call));
             wrote = true;
           });
           if (!wrote) metrics.load_discarded.add();
@@ -591,8 +672,10 @@ class LevelCache {
 
     // ---------------------------------------------------------------- mget / warmup
 
-    // `parent`: the caller's cache.mget span (the batch's cache.load span is its child).
-    asio::awaitable<CacheResult<ValueMap>> mget(std::vector<K> keys, ReadOptions options, SpanContext parent) {
+    // `parent`: the caller's cache.mget span (the batch's cache.load span is its child). `call`:
+    // the batch loader of this call (mget_or_load), else the configured loader is used.
+    asio::awaitable<CacheResult<ValueMap>> mget(std::vector<K> keys, ReadOptions options, SpanContext parent,
+                                                CallLoadPtr call = nullptr) {
       ValueMap result;
       std::vector<K> unique;
       std::vector<std::string> ekeys;
@@ -680,7 +763,7 @@ class LevelCache {
         }
       }
 
-      if (missing.empty() || options.disable_load || !loader) {
+      if (missing.empty() || options.disable_load || (!loader && !call)) {
         for (auto i : missing) result.emplace(unique[i], Value{});
         co_return result;
       }
@@ -712,7 +795,7 @@ class LevelCache {
       if (!lead_keys.empty()) {
         asio::co_spawn(asio::make_strand(executor),
                        run_batch_load(this->shared_from_this(), std::move(lead_keys), std::move(lead_ekeys),
-                                      std::move(lead_flights), config.penetration_protect),
+                                      std::move(lead_flights), config.penetration_protect, call),
                        asio::detached);
       }
       std::optional<CacheError> first_error;
@@ -738,7 +821,7 @@ class LevelCache {
 
     static asio::awaitable<void> run_batch_load(std::shared_ptr<State> self, std::vector<K> keys,
                                                 std::vector<std::string> ekeys, std::vector<FlightPtr> batch,
-                                                bool registered) {
+                                                bool registered, CallLoadPtr call) {
       State& s = *self;
       const auto started = std::chrono::steady_clock::now();
       std::vector<detail::GenerationTable::Generation> generations_at_start;
@@ -746,7 +829,9 @@ class LevelCache {
       const auto epoch = s.generations.epoch();
       s.metrics.load_total.add();
       s.metrics.load_keys.add(keys.size());
-      auto mload = [self, keys]() { return self->loader->mload(keys); };  // named: see run_load
+      auto mload = [self, keys, call]() {  // named: see run_load
+        return call ? call->mload(keys) : self->loader->mload(keys);
+      };
       auto outcome = co_await detail::run_with_deadline<LoadedMap<K, V>>(std::move(mload), s.config.loader_timeout);
       std::vector<LoadResult> results;
       if (!outcome || !*outcome) {
@@ -763,15 +848,16 @@ class LevelCache {
           auto it = loaded.find(keys[i]);
           const bool omitted = it == loaded.end();
           Value value = omitted ? Value{} : std::move(it->second);
-          if (!omitted || s.config.cache_omitted_batch_keys) {
+          // A call loader's omitted keys are "not found", stored as such when store_null.
+          if (!omitted || (call ? call->store_null : s.config.cache_omitted_batch_keys)) {
             write_keys.push_back(ekeys[i]);
             write_values.push_back(value);
             write_generations.push_back(generations_at_start[i]);
           }
           results.emplace_back(std::move(value));
         }
-        auto written =
-            co_await s.write_back(std::move(write_keys), std::move(write_values), std::move(write_generations), epoch);
+        auto written = co_await s.write_back(std::move(write_keys), std::move(write_values),
+                                             std::move(write_generations), epoch, call.get());
         if (!written) results.assign(keys.size(), fail(written.error()));
       }
       s.load_done(started, results.empty() || results.front() ? nullptr : &results.front().error());

@@ -39,14 +39,13 @@ namespace accelerator {
 
 namespace decorators {
 
-// The body as a loader: its own error is parked in `slot` and reported to the cache as a loader
-// error, so the decorator can hand the original error back to its caller.
+// The body as a loader: its own error is parked in `call->error` and reported to the cache as a
+// loader error, so the decorator can hand the original error back to its caller.
 template <class V, class E, class Body>
-asio::awaitable<CacheResult<std::optional<V>>> run_body_as_load(std::shared_ptr<ErrorSlot<E>> slot,
-                                                                std::shared_ptr<Body> body) {
-  auto out = co_await (*body)();
+asio::awaitable<CacheResult<std::optional<V>>> run_body_as_load(std::shared_ptr<BodyCall<E, Body>> call) {
+  auto out = co_await call->body();
   if (!out) {
-    slot->set(std::move(out.error()));
+    call->error.set(std::move(out.error()));
     co_return fail(CacheError::loader("business function returned an error"));
   }
   co_return std::move(*out);
@@ -71,24 +70,23 @@ asio::awaitable<body_result_t<Body>> run_and_store(Cache& cache, const Key& key,
 }  // namespace decorators
 
 template <class Cache, class Key, class Body>
-  requires decorators::DecoratedBody<Body> && decorators::is_optional<
-               typename decorators::body_result_t<Body>::value_type>::value
-asio::awaitable<decorators::body_result_t<Body>> cacheable(Cache& cache, Key key, Body body,
-                                                           CacheableOptions options = {}) {
+requires decorators::DecoratedBody<Body> &&
+    decorators::is_optional<typename decorators::body_result_t<Body>::value_type>::value
+        asio::awaitable<decorators::body_result_t<Body>>
+        cacheable(Cache& cache, Key key, Body body, CacheableOptions options = {}) {
   using namespace decorators;
   using R = body_result_t<Body>;
   using E = typename R::error_type;
   using V = typename R::value_type::value_type;
 
   if constexpr (CoalescingCache<Cache, Key, V>) {
-    auto slot = std::make_shared<ErrorSlot<E>>();
-    auto shared_body = std::make_shared<Body>(std::move(body));
+    auto call = std::make_shared<BodyCall<E, Body>>(std::move(body));  // one allocation per call
     // A named loader, not a temporary in the co_await expression (GCC 12 coroutine temporaries).
-    auto load = [slot, shared_body]() { return run_body_as_load<V, E, Body>(slot, shared_body); };
+    auto load = [call]() { return run_body_as_load<V, E, Body>(call); };
     auto got = co_await cache.get_or_load(key, std::move(load), ReadOptions{.allow_stale = options.allow_stale},
                                           options.cache_none);
     if (got) co_return R(std::move(*got));
-    if (auto own = slot->take()) co_return R(std::unexpect, std::move(*own));
+    if (auto own = call->error.take()) co_return R(std::unexpect, std::move(*own));
     const ErrorKind kind = got.error().kind();
     if (kind == ErrorKind::Loader || kind == ErrorKind::Timeout) {
       co_return cache_failure<R>(got.error());  // this call's body timed out, or another caller's run failed
@@ -96,7 +94,7 @@ asio::awaitable<decorators::body_result_t<Body>> cacheable(Cache& cache, Key key
     if (report_cache_error("cacheable", "get", options.on_cache_error, got.error())) {
       co_return cache_failure<R>(got.error());
     }
-    co_return co_await run_and_store(cache, key, *shared_body, options);
+    co_return co_await run_and_store(cache, key, call->body, options);
   } else {
     auto got = co_await cache.get(key, ReadOptions{.allow_stale = options.allow_stale, .disable_load = true});
     if (got && got->has_value()) co_return R(std::move(*got));

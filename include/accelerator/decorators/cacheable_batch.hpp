@@ -51,10 +51,10 @@ using batch_result_t = body_result_t<Body, std::vector<K>>;
 // reported, left-out ones as nullopt.
 template <class K, class V, class E, class Body>
 asio::awaitable<CacheResult<std::unordered_map<K, std::optional<V>>>> run_body_as_mload(
-    std::shared_ptr<ErrorSlot<E>> slot, std::shared_ptr<Body> body, std::vector<K> misses) {
-  auto out = co_await (*body)(misses);
+    std::shared_ptr<BodyCall<E, Body>> call, std::vector<K> misses) {
+  auto out = co_await call->body(misses);
   if (!out) {
-    slot->set(std::move(out.error()));
+    call->error.set(std::move(out.error()));
     co_return fail(CacheError::loader("business function returned an error"));
   }
   std::unordered_map<K, std::optional<V>> loaded;
@@ -101,12 +101,9 @@ asio::awaitable<batch_result_t<K, Body>> cacheable_batch_impl(Cache& cache, std:
   const ReadOptions read{.allow_stale = options.allow_stale, .disable_load = true};
 
   if constexpr (BatchCoalescingCache<Cache, K, V>) {
-    auto slot = std::make_shared<ErrorSlot<E>>();
-    auto shared_body = std::make_shared<Body>(std::move(body));
+    auto call = std::make_shared<BodyCall<E, Body>>(std::move(body));
     // A named mload, not a temporary in the co_await expression (GCC 12 coroutine temporaries).
-    auto mload = [slot, shared_body](const std::vector<K>& misses) {
-      return run_body_as_mload<K, V, E, Body>(slot, shared_body, misses);
-    };
+    auto mload = [call](const std::vector<K>& misses) { return run_body_as_mload<K, V, E, Body>(call, misses); };
     auto got = co_await cache.mget_or_load(keys, std::move(mload), ReadOptions{.allow_stale = options.allow_stale},
                                            options.cache_none);
     if (got) {
@@ -114,13 +111,13 @@ asio::awaitable<batch_result_t<K, Body>> cacheable_batch_impl(Cache& cache, std:
       for (auto& key : keys) result.try_emplace(key);
       co_return result;
     }
-    if (auto own = slot->take()) co_return R(std::unexpect, std::move(*own));
+    if (auto own = call->error.take()) co_return R(std::unexpect, std::move(*own));
     const ErrorKind kind = got.error().kind();
     if (kind == ErrorKind::Loader || kind == ErrorKind::Timeout) co_return cache_failure<R>(got.error());
     if (report_cache_error("cacheable_batch", "mget", options.on_cache_error, got.error())) {
       co_return cache_failure<R>(got.error());
     }
-    co_return co_await load_misses(cache, std::move(keys), *shared_body, Map{}, options);
+    co_return co_await load_misses(cache, std::move(keys), call->body, Map{}, options);
   } else {
     auto got = co_await cache.mget(keys, read);
     Map result;
@@ -149,17 +146,15 @@ asio::awaitable<batch_result_t<K, Body>> cacheable_batch_impl(Cache& cache, std:
 
 template <class Cache, std::ranges::input_range Keys, class Body,
           class K = typename decorators::cache_key<Cache, std::ranges::range_value_t<Keys>>::type>
-  requires decorators::DecoratedBody<Body, std::vector<K>>
-asio::awaitable<decorators::batch_result_t<K, Body>> cacheable_batch(Cache& cache, const Keys& keys, Body body,
-                                                                     CacheableBatchOptions options = {}) {
+requires decorators::DecoratedBody<Body, std::vector<K>> asio::awaitable<decorators::batch_result_t<K, Body>>
+cacheable_batch(Cache& cache, const Keys& keys, Body body, CacheableBatchOptions options = {}) {
   // Deduplicated before the first suspension: `keys` need not outlive the call's first step.
   return decorators::cacheable_batch_impl(cache, decorators::dedupe<K>(keys), std::move(body), options);
 }
 
 template <class Cache, class Key, class Body, class K = typename decorators::cache_key<Cache, Key>::type>
-  requires decorators::DecoratedBody<Body, std::vector<K>>
-asio::awaitable<decorators::batch_result_t<K, Body>> cacheable_batch(Cache& cache, std::initializer_list<Key> keys,
-                                                                     Body body, CacheableBatchOptions options = {}) {
+requires decorators::DecoratedBody<Body, std::vector<K>> asio::awaitable<decorators::batch_result_t<K, Body>>
+cacheable_batch(Cache& cache, std::initializer_list<Key> keys, Body body, CacheableBatchOptions options = {}) {
   return decorators::cacheable_batch_impl(cache, decorators::dedupe<K>(keys), std::move(body), options);
 }
 

@@ -27,8 +27,7 @@ namespace accelerator::decorators {
 // Logs a failed cache call of `decorator` (e.g. "cacheable") during `op` (e.g. "get",
 // "del_before") at WARN on the "accelerator::macros" logger, and returns true when the policy is
 // Propagate. Non-template; defined in src/decorators/.
-bool report_cache_error(std::string_view decorator, std::string_view op, OnCacheError policy,
-                        const CacheError& error);
+bool report_cache_error(std::string_view decorator, std::string_view op, OnCacheError policy, const CacheError& error);
 
 // Distinct keys in order of first appearance.
 template <class K, class Range>
@@ -59,6 +58,15 @@ class ErrorSlot {
  private:
   std::mutex mutex_;
   std::optional<E> error_;
+};
+
+// A decorated body handed to a load-through call, with the slot for its own error: shared by
+// the decorator and the load task, which may outlive the decorator's call (loader timeout).
+template <class E, class Body>
+struct BodyCall {
+  explicit BodyCall(Body b) : body(std::move(b)) {}
+  Body body;
+  ErrorSlot<E> error;
 };
 
 // Singleflight for one decorator call site (one instantiation): concurrent misses of the same
