@@ -96,6 +96,10 @@ CacheResult<RedisEndpoint> parse_redis_url(std::string_view url) {
       if (port.empty()) return bad(url, "empty port");
     }
     ep.host = std::string(rest);
+    // An unbracketed ':' is an IPv6 address without brackets, a ',' a seed list (cluster URLs).
+    if (ep.host.find_first_of(":,") != std::string::npos) {
+      return bad(url, "bad host (IPv6 needs [brackets]; a node list needs redis-cluster://)");
+    }
   }
   if (ep.host.empty()) return bad(url, "missing host");
   if (!port.empty()) {

@@ -537,6 +537,44 @@ TEST_F(ClusterAuthTest, CredentialsApplyToEveryNode) {
   EXPECT_FALSE(r);
 }
 
+// Selecting cluster mode needs no server: create() validates and connects in the background.
+TEST(ClusterConfig, ClusterModeIsSelectedByUrlOrOptionAndValidated) {
+  IoThreads io(1);
+  remote::RedisOptions o;
+  o.url = "redis-cluster://127.0.0.1:1,127.0.0.1:2";
+  auto by_url = remote::RedisBackend::create(io.executor(), o);
+  ASSERT_TRUE(by_url) << by_url.error().to_string();
+  EXPECT_TRUE(by_url->options().cluster);
+
+  o.url = "redis://127.0.0.1:1,127.0.0.1:2";
+  o.cluster = true;
+  auto by_option = remote::RedisBackend::create(io.executor(), o);
+  ASSERT_TRUE(by_option) << by_option.error().to_string();
+  EXPECT_TRUE(by_option->options().cluster);
+
+  o.cluster = false;
+  EXPECT_EQ(remote::RedisBackend::create(io.executor(), o).error().kind(), ErrorKind::InvalidConfig)
+      << "a seed list without cluster mode";
+  o.url = "redis-cluster://127.0.0.1:1/3";
+  EXPECT_EQ(remote::RedisBackend::create(io.executor(), o).error().kind(), ErrorKind::InvalidConfig)
+      << "a cluster has only database 0";
+  o.url = "redis-cluster://127.0.0.1:1,,127.0.0.1:2";
+  EXPECT_EQ(remote::RedisBackend::create(io.executor(), o).error().kind(), ErrorKind::InvalidConfig);
+  o.url = "redis-cluster://127.0.0.1:1";
+  o.pool_size = 0;
+  EXPECT_EQ(remote::RedisBackend::create(io.executor(), o).error().kind(), ErrorKind::InvalidConfig);
+
+  // Nothing answers: calls fail (bounded), they do not hang.
+  o.pool_size = 1;
+  o.connect_timeout = std::chrono::milliseconds(200);
+  o.command_timeout = std::chrono::milliseconds(200);
+  auto dead = remote::RedisBackend::create(io.executor(), o).value();
+  EXPECT_FALSE(io.run(dead.get("k")));
+  std::vector<std::string> keys{"a", "b", "c"};
+  EXPECT_FALSE(io.run(dead.mget(keys)));
+  EXPECT_FALSE(dead.health().connected);
+}
+
 class ClusterTlsTest : public ClusterTest {
  protected:
   void SetUp() override {

@@ -162,6 +162,10 @@ TEST(RedisCluster, ParsesClusterUrls) {
   EXPECT_FALSE(parse_redis_cluster_url("redis-cluster://"));
   EXPECT_FALSE(parse_redis_cluster_url("http://h:1"));
   EXPECT_FALSE(parse_redis_cluster_url("redis-cluster://h:99999"));
+  // A node list is a cluster URL only; a plain URL names one server (IPv6 in brackets).
+  EXPECT_FALSE(parse_redis_url("redis://h1:7000,h2:7001"));
+  EXPECT_FALSE(parse_redis_url("redis://::1:7000"));
+  EXPECT_TRUE(parse_redis_url("redis://[::1]:7000"));
 }
 
 }  // namespace
