@@ -10,15 +10,6 @@ namespace {
 constexpr std::uint64_t kRowSeeds[4] = {0x9E3779B97F4A7C15ULL, 0xC2B2AE3D27D4EB4FULL, 0x165667B19E3779F9ULL,
                                         0xD6E8FEB86659FD93ULL};
 
-std::uint64_t mix(std::uint64_t x) noexcept {
-  x ^= x >> 33;
-  x *= 0xFF51AFD7ED558CCDULL;
-  x ^= x >> 33;
-  x *= 0xC4CEB9FE1A85EC53ULL;
-  x ^= x >> 33;
-  return x;
-}
-
 }  // namespace
 
 FrequencySketch::FrequencySketch(std::size_t expected_entries, std::size_t sample_factor) {
@@ -32,8 +23,7 @@ void FrequencySketch::locate(std::uint64_t mixed, int row, std::size_t& word, un
   // All four counters of a key live in one 64-byte block (8 words), so an update costs one
   // cache miss instead of four; each row owns two words of the block, so rows never collide.
   const std::uint64_t h = (mixed + kRowSeeds[row]) * kRowSeeds[row];
-  const std::size_t block = static_cast<std::size_t>(mixed >> 32) & (mask_ >> 3);
-  word = block * 8 + static_cast<std::size_t>(row) * 2 + static_cast<std::size_t>((h >> 63) & 1);
+  word = block_of(mixed) * 8 + static_cast<std::size_t>(row) * 2 + static_cast<std::size_t>((h >> 63) & 1);
   shift = static_cast<unsigned>((h >> 58) & 15) * 4u;
 }
 

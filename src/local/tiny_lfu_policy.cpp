@@ -118,6 +118,24 @@ void TinyLfuPolicy::access(Id id) noexcept {
   }
 }
 
+void TinyLfuPolicy::access_batch(const std::uint64_t* accesses, std::size_t count) noexcept {
+  // Three passes so that each round of cache misses overlaps: nodes and sketch blocks, then the
+  // list neighbours the moves will relink, then the moves themselves.
+  const auto id_at = [&](std::size_t i) { return static_cast<Id>(accesses[i] >> 32); };
+  const auto hash_at = [&](std::size_t i) { return static_cast<std::uint32_t>(accesses[i]); };
+  for (std::size_t i = 0; i < count; ++i) {
+    if (id_at(i) < nodes_.size()) __builtin_prefetch(&nodes_[id_at(i)], 1);
+    sketch_.prefetch(hash_at(i));
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    if (id_at(i) >= nodes_.size()) continue;
+    const Node& n = nodes_[id_at(i)];
+    if (n.prev != kNil) __builtin_prefetch(&nodes_[n.prev], 1);
+    if (n.next != kNil) __builtin_prefetch(&nodes_[n.next], 1);
+  }
+  for (std::size_t i = 0; i < count; ++i) access_if(id_at(i), hash_at(i));
+}
+
 void TinyLfuPolicy::demote_protected() noexcept {
   while (protected_.weight > protected_max_ && protected_.head != kNil) move_to(kProbation, protected_.head);
 }

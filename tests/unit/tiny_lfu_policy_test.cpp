@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
@@ -222,6 +223,55 @@ TEST(TinyLfuPolicy, AdmitsACandidateOnlyWhenItLeadsTheVictimByMoreThanOne) {
   EXPECT_FALSE(replay.resident(1));
   EXPECT_TRUE(replay.resident(3));
   EXPECT_TRUE(replay.resident(2));
+}
+
+// access_batch (the drain of the readers' buffers) must decide exactly as access_if applied one
+// by one, including ignoring records whose id was freed or reused (hash mismatch, out of range).
+TEST(TinyLfuPolicy, AccessBatchMatchesOneByOneAccessAndSkipsStaleRecords) {
+  TinyLfuOptions options;
+  options.maximum = 64;
+  TinyLfuPolicy one_by_one(options, 0), batched(options, 0), untouched(options, 0);
+  std::unordered_map<std::uint64_t, TinyLfuPolicy::Id> id_of;  // in one_by_one (and batched)
+  std::unordered_map<TinyLfuPolicy::Id, std::uint64_t> key_of[3];
+  std::vector<std::uint64_t> victims[3];  // evicted keys, in order
+  const auto add = [&](std::uint64_t k) {
+    TinyLfuPolicy* policies[3] = {&one_by_one, &batched, &untouched};
+    for (int p = 0; p < 3; ++p) {
+      const auto id = policies[p]->add(h(k), 1);
+      key_of[p][id] = k;
+      if (p == 0) id_of[k] = id;
+      std::vector<TinyLfuPolicy::Id> evicted;
+      policies[p]->evict(evicted);
+      for (auto v : evicted) victims[p].push_back(key_of[p][v]);
+    }
+  };
+  for (std::uint64_t k = 0; k < 200; ++k) add(k);
+  ASSERT_EQ(victims[0], victims[1]);
+
+  // Hits on the low keys (a few resident, many evicted: their ids now belong to other keys),
+  // plus records that can never match.
+  std::vector<std::uint64_t> records;
+  std::uint64_t state = 12345;
+  for (int i = 0; i < 1000; ++i) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    const std::uint64_t k = 150 + (state >> 33) % 50;
+    records.push_back((std::uint64_t{id_of[k]} << 32) | h(k));
+    if (i % 7 == 0) records.push_back((std::uint64_t{id_of[k]} << 32) | h(k + 1'000'000));
+    if (i % 11 == 0) records.push_back((std::uint64_t{1'000'000} << 32) | h(k));
+    if (i % 13 == 0) records.push_back((std::uint64_t{id_of[k % 100]} << 32) | h(k % 100));
+  }
+  for (auto r : records) one_by_one.access_if(static_cast<TinyLfuPolicy::Id>(r >> 32), static_cast<std::uint32_t>(r));
+  for (std::size_t i = 0; i < records.size(); i += 32) {
+    batched.access_batch(records.data() + i, std::min<std::size_t>(32, records.size() - i));
+  }
+  for (std::uint64_t k = 140; k < 200; ++k) EXPECT_EQ(one_by_one.frequency(h(k)), batched.frequency(h(k))) << k;
+
+  victims[0].clear();
+  victims[1].clear();
+  victims[2].clear();
+  for (std::uint64_t k = 200; k < 400; ++k) add(k);
+  EXPECT_EQ(victims[0], victims[1]);
+  EXPECT_NE(victims[1], victims[2]);  // the hits changed what was kept
 }
 
 TEST(TinyLfuPolicy, RemoveAndExpireFreeEntries) {

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 namespace accelerator::local {
@@ -31,16 +32,40 @@ class FrequencySketch {
   std::uint32_t frequency(std::uint32_t key_hash) const noexcept;
   // Records one occurrence; may trigger the periodic halving.
   void increment(std::uint32_t key_hash) noexcept;
+  // Hints the CPU to fetch the key's counters (one 64-byte block) before increment/frequency.
+  void prefetch(std::uint32_t key_hash) const noexcept { __builtin_prefetch(&table_[block_of(mix(key_hash)) * 8], 1); }
 
   std::size_t sample_size() const noexcept { return sample_size_; }
   std::size_t table_words() const noexcept { return table_.size(); }
 
  private:
   void halve() noexcept;
+  static std::uint64_t mix(std::uint64_t x) noexcept {
+    x ^= x >> 33;
+    x *= 0xFF51AFD7ED558CCDULL;
+    x ^= x >> 33;
+    x *= 0xC4CEB9FE1A85EC53ULL;
+    x ^= x >> 33;
+    return x;
+  }
+  std::size_t block_of(std::uint64_t mixed) const noexcept {
+    return static_cast<std::size_t>(mixed >> 32) & (mask_ >> 3);
+  }
   // Word index and nibble shift of the key's counter in row `row`.
   void locate(std::uint64_t mixed, int row, std::size_t& word, unsigned& shift) const noexcept;
 
-  std::vector<std::uint64_t> table_;
+  // A block must be one cache line: 64-byte aligned storage (std::vector only guarantees 16).
+  template <class T>
+  struct CacheLineAllocator {
+    using value_type = T;
+    CacheLineAllocator() = default;
+    template <class U>
+    CacheLineAllocator(const CacheLineAllocator<U>&) noexcept {}
+    T* allocate(std::size_t n) { return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64})); }
+    void deallocate(T* p, std::size_t) noexcept { ::operator delete (p, std::align_val_t{64}); }
+    bool operator==(const CacheLineAllocator&) const noexcept = default;
+  };
+  std::vector<std::uint64_t, CacheLineAllocator<std::uint64_t>> table_;
   std::uint64_t mask_;
   std::size_t sample_size_;
   std::size_t additions_ = 0;

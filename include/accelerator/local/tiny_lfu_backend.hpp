@@ -45,9 +45,8 @@ class TinyLfuBackend {
                                  std::shared_ptr<const Clock> clock = SystemClock::instance(),
                                  std::size_t expected_entries = 0, Listener listener = {}) {
     if (expected_entries == 0) expected_entries = std::max<std::uint64_t>(max_weight / 64, 16);
-    return TinyLfuBackend(
-        std::make_shared<Engine>(options(max_weight, std::move(weigher), std::move(clock), std::move(listener),
-                                         expected_entries)));
+    return TinyLfuBackend(std::make_shared<Engine>(
+        options(max_weight, std::move(weigher), std::move(clock), std::move(listener), expected_entries)));
   }
 
   std::optional<StoredEntry<V>> get(const std::string& key) { return engine_->get(key); }

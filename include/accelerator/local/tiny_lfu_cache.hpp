@@ -63,8 +63,8 @@ class TinyLfuCache {
   using Listener = std::function<void(const K&, const V&, RemovalCause)>;
 
   struct Options {
-    std::uint64_t capacity = 10'000;  // entries, or total weight when `weigher` is set; >= 1
-    Weigher weigher;                  // empty: every entry weighs 1
+    std::uint64_t capacity = 10'000;     // entries, or total weight when `weigher` is set; >= 1
+    Weigher weigher;                     // empty: every entry weighs 1
     std::uint64_t expected_entries = 0;  // sizes the sketch when weighted; 0 = capacity
     std::shared_ptr<const Clock> clock = SystemClock::instance();
     Listener listener;  // empty: no notifications
@@ -384,8 +384,8 @@ class TinyLfuCache {
       mid_ref.store(mid, std::memory_order_release);
     }
     if (!mid[chunk & (kMid - 1)].load(std::memory_order_relaxed)) {
-      auto* chunk_mem = static_cast<Slot*>(
-          ::operator new(sizeof(Slot) << chunk_bits_, std::align_val_t(alignof(Slot))));
+      auto* chunk_mem =
+          static_cast<Slot*>(::operator new(sizeof(Slot) << chunk_bits_, std::align_val_t(alignof(Slot))));
       mid[chunk & (kMid - 1)].store(chunk_mem, std::memory_order_release);
     }
   }
@@ -433,9 +433,7 @@ class TinyLfuCache {
     {
       std::unique_lock lock(mutex_, std::try_to_lock);
       if (!lock.owns_lock()) return;
-      for (std::uint32_t i = 0; i < count; ++i) {
-        policy_.access_if(static_cast<std::uint32_t>(accesses[i] >> 32), static_cast<std::uint32_t>(accesses[i]));
-      }
+      policy_.access_batch(accesses, count);
       maintain(pending);
     }
     notify(pending);

@@ -57,6 +57,9 @@ class TinyLfuPolicy {
   void access_if(Id id, std::uint32_t key_hash) noexcept {
     if (id < nodes_.size() && nodes_[id].queue != kNone && nodes_[id].hash == key_hash) access(id);
   }
+  // access_if for a batch of recorded hits, each packed as (id << 32) | key_hash. Touches the
+  // entries' nodes and sketch blocks ahead of use so their cache misses overlap.
+  void access_batch(const std::uint64_t* accesses, std::size_t count) noexcept;
   // The value of a live entry was replaced: new weight and expiry; counts as an access.
   void update(Id id, std::uint32_t weight, std::int64_t expire_ns);
   // Drops a live entry (explicit removal); its id becomes free.
