@@ -159,7 +159,7 @@ TEST_F(ClusterTest, LevelCacheRemoteAndBothModesOnAllMasters) {
     } else {
       EXPECT_EQ(m.local_hit, 12u);
     }
-    EXPECT_EQ(m.remote_errors, 0u);
+    EXPECT_EQ(m.remote_errors, 0u) << redis.health().last_error;
     // Each node holds its own keys: a plain GET on that node answers (another node would MOVE).
     for (std::size_t n = 0; n < per_node.size(); ++n) {
       auto node = node_backend(n);

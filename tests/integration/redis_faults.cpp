@@ -199,8 +199,10 @@ TEST_F(RedisFaultTest, RedisKilledAndRestartedRecoversWithoutANewCache) {
   const int loads_before = *loads;
   EXPECT_EQ(io.run(c.get(7)).value(), "seven");
   EXPECT_EQ(*loads, loads_before) << "an L2 hit, no load";
-  auto h = redis.health();
-  EXPECT_GE(h.reconnects, 1u) << h.failures << " " << h.last_error << " " << h.connected;
+  // Every pooled connection that was up before the kill reconnects, each after its own backoff;
+  // `connected` above may have come from a pooled connection that only now connected first.
+  EXPECT_TRUE(eventually([&] { return redis.health().reconnects >= 1; }, 5s))
+      << redis.health().failures << " " << redis.health().last_error;
 }
 
 }  // namespace
