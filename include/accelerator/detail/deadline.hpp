@@ -12,6 +12,7 @@
 #include <asio/bind_executor.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
@@ -43,11 +44,6 @@ asio::awaitable<std::optional<CacheResult<T>>> run_with_deadline(MakeOp make_op,
     std::optional<CacheResult<T>> result;
   };
   auto race = std::make_shared<Race>(strand);
-  if (timeout) {
-    race->timer.expires_after(*timeout);
-  } else {
-    race->timer.expires_at(asio::steady_timer::time_point::max());
-  }
   asio::co_spawn(strand, std::move(make_op),
                  asio::bind_cancellation_slot(
                      race->cancel.slot(),
@@ -56,7 +52,16 @@ asio::awaitable<std::optional<CacheResult<T>>> run_with_deadline(MakeOp make_op,
                        race->result.emplace(std::move(result));
                        race->timer.cancel();
                      })));
+  // The operation was queued first on this strand, so after one turn a loader that never
+  // suspends (an in-memory source) has finished, and no timer is armed for it: arming and
+  // cancelling one costs timer-queue updates (timerfd system calls) on every load.
+  co_await asio::post(strand, asio::use_awaitable);
   if (!race->result) {
+    if (timeout) {
+      race->timer.expires_after(*timeout);
+    } else {
+      race->timer.expires_at(asio::steady_timer::time_point::max());
+    }
     asio::error_code ec;
     co_await race->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
