@@ -19,42 +19,53 @@ FrequencySketch::FrequencySketch(std::size_t expected_entries, std::size_t sampl
   sample_size_ = std::max<std::size_t>(sample_factor * std::max<std::size_t>(expected_entries, 1), 16);
 }
 
-void FrequencySketch::locate(std::uint64_t mixed, int row, std::size_t& word, unsigned& shift) const noexcept {
-  // All four counters of a key live in one 64-byte block (8 words), so an update costs one
-  // cache miss instead of four; each row owns two words of the block, so rows never collide.
-  const std::uint64_t h = (mixed + kRowSeeds[row]) * kRowSeeds[row];
-  word = block_of(mixed) * 8 + static_cast<std::size_t>(row) * 2 + static_cast<std::size_t>((h >> 63) & 1);
-  shift = static_cast<unsigned>((h >> 58) & 15) * 4u;
+// The key's counter in each row: all four live in one 64-byte block (8 words), so an update
+// costs one cache miss instead of four; row r owns words 2r and 2r+1 of the block (so rows never
+// collide), and an independent re-hash of the key picks the word and the nibble.
+// Straight-line code: this runs for every recorded hit and every miss.
+struct FrequencySketch::Cells {
+  std::size_t block;  // index of the block's first word
+  unsigned word[4];   // word within the block
+  unsigned shift[4];
+};
+
+inline FrequencySketch::Cells FrequencySketch::cells(std::uint32_t key_hash) const noexcept {
+  const std::uint64_t mixed = mix(key_hash);
+  Cells c{block_of(mixed) * 8, {}, {}};
+#pragma GCC unroll 4
+  for (unsigned row = 0; row < 4; ++row) {
+    const std::uint64_t h = (mixed + kRowSeeds[row]) * kRowSeeds[row];
+    c.word[row] = row * 2 + static_cast<unsigned>(h >> 63);
+    c.shift[row] = static_cast<unsigned>((h >> 58) & 15) * 4u;
+  }
+  return c;
 }
 
 std::uint32_t FrequencySketch::frequency(std::uint32_t key_hash) const noexcept {
-  const std::uint64_t mixed = mix(key_hash);
-  std::uint32_t best = 15;
-  for (int row = 0; row < 4; ++row) {
-    std::size_t word;
-    unsigned shift;
-    locate(mixed, row, word, shift);
-    best = std::min(best, static_cast<std::uint32_t>((table_[word] >> shift) & 0xF));
-  }
-  return best;
+  const Cells c = cells(key_hash);
+  const std::uint64_t* block = table_.data() + c.block;
+  std::uint64_t best = 15;
+#pragma GCC unroll 4
+  for (unsigned row = 0; row < 4; ++row) best = std::min(best, (block[c.word[row]] >> c.shift[row]) & 0xF);
+  return static_cast<std::uint32_t>(best);
 }
 
 void FrequencySketch::increment(std::uint32_t key_hash) noexcept {
-  const std::uint64_t mixed = mix(key_hash);
-  std::size_t words[4];
-  unsigned shifts[4];
-  std::uint32_t values[4];
-  std::uint32_t least = 15;
-  for (int row = 0; row < 4; ++row) {
-    locate(mixed, row, words[row], shifts[row]);
-    values[row] = static_cast<std::uint32_t>((table_[words[row]] >> shifts[row]) & 0xF);
+  const Cells c = cells(key_hash);
+  std::uint64_t* block = table_.data() + c.block;
+  std::uint64_t values[4];
+  std::uint64_t least = 15;
+#pragma GCC unroll 4
+  for (unsigned row = 0; row < 4; ++row) {
+    values[row] = (block[c.word[row]] >> c.shift[row]) & 0xF;
     least = std::min(least, values[row]);
   }
   if (least == 15) return;  // saturated: nothing to add, and it does not count toward aging
-  // Every row's counter is bumped (not only the minimal ones): keys of equal popularity then
-  // get equal estimates, so ties keep the incumbent and loops/scans do not churn main.
-  for (int row = 0; row < 4; ++row) {
-    if (values[row] < 15) table_[words[row]] += std::uint64_t{1} << shifts[row];
+    // Every row's counter is bumped (not only the minimal ones): keys of equal popularity then
+    // get equal estimates, so ties keep the incumbent and loops/scans do not churn main.
+#pragma GCC unroll 4
+  for (unsigned row = 0; row < 4; ++row) {
+    block[c.word[row]] += std::uint64_t{values[row] < 15} << c.shift[row];
   }
   if (++additions_ >= sample_size_) halve();
 }

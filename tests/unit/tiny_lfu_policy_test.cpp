@@ -38,6 +38,48 @@ TEST(FrequencySketch, HalvesAfterSamplePeriod) {
   EXPECT_GE(sketch.frequency(h(1)), 3u);
 }
 
+// The counters' placement is part of the policy's behaviour (hit ratios depend on which keys
+// collide): pin it against a plain reference of the documented layout. Block = bits 32.. of the
+// finalised hash; row r uses word 2r + (top bit of its re-hash) and nibble (bits 58..61).
+TEST(FrequencySketch, PlacesCountersAsDocumented) {
+  constexpr std::uint64_t kSeeds[4] = {0x9E3779B97F4A7C15ULL, 0xC2B2AE3D27D4EB4FULL, 0x165667B19E3779F9ULL,
+                                       0xD6E8FEB86659FD93ULL};
+  const std::size_t words = 1024;
+  FrequencySketch sketch(words, 1'000);
+  ASSERT_EQ(sketch.table_words(), words);
+  std::vector<std::uint64_t> reference(words, 0);
+  const auto cell = [&](std::uint32_t key_hash, unsigned row, std::size_t& word, unsigned& shift) {
+    const std::uint64_t mixed = spread_hash(key_hash);
+    const std::uint64_t r = (mixed + kSeeds[row]) * kSeeds[row];
+    word = (static_cast<std::size_t>(mixed >> 32) & (words / 8 - 1)) * 8 + row * 2 + static_cast<std::size_t>(r >> 63);
+    shift = static_cast<unsigned>((r >> 58) & 15) * 4;
+  };
+  const auto ref_frequency = [&](std::uint32_t key_hash) {
+    std::uint64_t best = 15;
+    for (unsigned row = 0; row < 4; ++row) {
+      std::size_t w;
+      unsigned s;
+      cell(key_hash, row, w, s);
+      best = std::min(best, (reference[w] >> s) & 0xF);
+    }
+    return static_cast<std::uint32_t>(best);
+  };
+  std::uint64_t state = 99;
+  for (int i = 0; i < 20'000; ++i) {  // many collisions: 20k increments into 128 blocks
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    const std::uint32_t key_hash = h((state >> 33) % 3'000);
+    sketch.increment(key_hash);
+    if (ref_frequency(key_hash) == 15) continue;
+    for (unsigned row = 0; row < 4; ++row) {
+      std::size_t w;
+      unsigned s;
+      cell(key_hash, row, w, s);
+      if (((reference[w] >> s) & 0xF) < 15) reference[w] += std::uint64_t{1} << s;
+    }
+  }
+  for (std::uint64_t k = 0; k < 3'000; ++k) ASSERT_EQ(sketch.frequency(h(k)), ref_frequency(h(k))) << k;
+}
+
 TEST(TimerWheel, ReportsDueEntriesOnlyAfterTheirTime) {
   TimerWheel wheel(0);
   const std::int64_t ms = 1'000'000;

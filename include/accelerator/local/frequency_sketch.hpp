@@ -51,8 +51,9 @@ class FrequencySketch {
   std::size_t block_of(std::uint64_t mixed) const noexcept {
     return static_cast<std::size_t>(mixed >> 32) & (mask_ >> 3);
   }
-  // Word index and nibble shift of the key's counter in row `row`.
-  void locate(std::uint64_t mixed, int row, std::size_t& word, unsigned& shift) const noexcept;
+  // Where the key's four counters are (defined in the .cpp).
+  struct Cells;
+  Cells cells(std::uint32_t key_hash) const noexcept;
 
   // A block must be one cache line: 64-byte aligned storage (std::vector only guarantees 16).
   template <class T>
