@@ -5,11 +5,15 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "accelerator/local/frequency_sketch.hpp"
 #include "accelerator/local/hashing.hpp"
+#include "accelerator/local/large_array.hpp"
 #include "accelerator/local/timer_wheel.hpp"
 #include "accelerator/local/window_climber.hpp"
 
@@ -78,6 +82,33 @@ TEST(FrequencySketch, PlacesCountersAsDocumented) {
     }
   }
   for (std::uint64_t k = 0; k < 3'000; ++k) ASSERT_EQ(sketch.frequency(h(k)), ref_frequency(h(k))) << k;
+}
+
+TEST(LargeArrayAllocator, AlignsAndAdvisesHugePagesForTheInteriorOfLargeBlocks) {
+  std::vector<std::uint64_t, LargeArrayAllocator<std::uint64_t, 64>> table(std::size_t{1} << 20);
+  ASSERT_EQ(reinterpret_cast<std::uintptr_t>(table.data()) % 64, 0u);
+  for (std::size_t i = 0; i < table.size(); ++i) table[i] = i * 3;
+  EXPECT_EQ(table[12345], 12345u * 3);
+  std::vector<std::uint32_t, LargeArrayAllocator<std::uint32_t>> small(10, 7u);
+  EXPECT_EQ(small[9], 7u);
+
+  // An 8 MiB block covers whole 2 MiB pages: where the kernel offers THP, the mapping holding its
+  // middle carries the huge-page advice ("hg" in VmFlags).
+  std::ifstream mode("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string modes;
+  std::getline(mode, modes);
+  if (modes.empty() || modes.find("[never]") != std::string::npos) GTEST_SKIP() << "no transparent huge pages";
+  const auto middle = reinterpret_cast<std::uintptr_t>(table.data() + table.size() / 2);
+  std::ifstream smaps("/proc/self/smaps");
+  bool inside = false, advised = false;
+  for (std::string line; std::getline(smaps, line);) {
+    std::uintptr_t lo = 0, hi = 0;
+    char dash = 0;
+    std::istringstream range(line);
+    if (range >> std::hex >> lo >> dash >> hi && dash == '-') inside = lo <= middle && middle < hi;
+    if (inside && line.rfind("VmFlags:", 0) == 0) advised = line.find(" hg") != std::string::npos;
+  }
+  EXPECT_TRUE(advised);
 }
 
 TEST(TimerWheel, ReportsDueEntriesOnlyAfterTheirTime) {

@@ -17,8 +17,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <new>
 #include <vector>
+
+#include "accelerator/local/large_array.hpp"
 
 namespace accelerator::local {
 
@@ -56,17 +57,7 @@ class FrequencySketch {
   Cells cells(std::uint32_t key_hash) const noexcept;
 
   // A block must be one cache line: 64-byte aligned storage (std::vector only guarantees 16).
-  template <class T>
-  struct CacheLineAllocator {
-    using value_type = T;
-    CacheLineAllocator() = default;
-    template <class U>
-    CacheLineAllocator(const CacheLineAllocator<U>&) noexcept {}
-    T* allocate(std::size_t n) { return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64})); }
-    void deallocate(T* p, std::size_t) noexcept { ::operator delete (p, std::align_val_t{64}); }
-    bool operator==(const CacheLineAllocator&) const noexcept = default;
-  };
-  std::vector<std::uint64_t, CacheLineAllocator<std::uint64_t>> table_;
+  std::vector<std::uint64_t, LargeArrayAllocator<std::uint64_t, 64>> table_;
   std::uint64_t mask_;
   std::size_t sample_size_;
   std::size_t additions_ = 0;

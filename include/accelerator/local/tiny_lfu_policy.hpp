@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "accelerator/local/frequency_sketch.hpp"
+#include "accelerator/local/large_array.hpp"
 #include "accelerator/local/timer_wheel.hpp"
 #include "accelerator/local/window_climber.hpp"
 
@@ -103,7 +104,7 @@ class TinyLfuPolicy {
   void climb() noexcept;
   bool admit(std::uint32_t candidate_hash, std::uint32_t victim_hash) noexcept;
 
-  std::vector<Node> nodes_;
+  std::vector<Node, LargeArrayAllocator<Node>> nodes_;
   std::vector<Id> free_;
   std::size_t live_ = 0;
   List window_, probation_, protected_;
