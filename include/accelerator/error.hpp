@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 
 namespace accelerator {
 
@@ -43,6 +44,24 @@ class CacheError {
   // Human-readable text with the kind prefix, e.g. "timeout while executing loader".
   std::string to_string() const;
 
+  // The loader's own error object, when the loader attached one with with_cause(): lets a caller
+  // that knows its type get it back from a Loader error (the decorators hand a body's error back
+  // unchanged this way). Every caller that shared the load sees the same cause. nullptr when there
+  // is none or it is not an E.
+  template <class E>
+  const E* cause() const noexcept {
+    return cause_type_ && *cause_type_ == typeid(E) ? static_cast<const E*>(cause_.get()) : nullptr;
+  }
+  // This error with `cause` attached (one allocation; copies of the error share it).
+  template <class E>
+  CacheError with_cause(E cause) const {
+    CacheError out = *this;
+    out.cause_ = std::make_shared<const E>(std::move(cause));
+    out.cause_type_ = &typeid(E);
+    return out;
+  }
+
+  // Kind and message; an attached cause is not compared.
   friend bool operator==(const CacheError& a, const CacheError& b) noexcept {
     return a.kind_ == b.kind_ && *a.message_ == *b.message_;
   }
@@ -50,6 +69,8 @@ class CacheError {
  private:
   ErrorKind kind_;
   std::shared_ptr<const std::string> message_;
+  std::shared_ptr<const void> cause_;  // see cause()
+  const std::type_info* cause_type_ = nullptr;
 };
 
 template <class T>

@@ -78,7 +78,19 @@ class LevelCache {
     detail::OperationScope scope(self->metrics.latency.get, self->observers, self->config.area, "cache.get", "get");
     std::optional<K> logged_key;
     if (scope.logs_keys()) logged_key = key;
-    auto result = co_await self->get(std::move(key), options, scope.context());
+    // The L1 step runs in this frame, so an L1 hit costs one coroutine frame, not two.
+    CacheResult<Value> result;
+    std::optional<Value> stale;
+    auto ekey = self->encode(key);
+    if (!ekey) {
+      self->metrics.get_errors.add();
+      result = fail(ekey.error());
+    } else if (auto hit = self->read_local(key, *ekey, options, stale, co_await asio::this_coro::executor)) {
+      result = std::move(*hit);
+    } else {
+      result = co_await self->get_beyond_local(std::move(key), std::move(*ekey), std::move(stale), options,
+                                               scope.context(), nullptr);
+    }
     const CacheError* error = result ? nullptr : &result.error();
     scope.finish(!result ? "error" : (*result ? "ok_some" : "ok_none"), error, self->log_key(scope, error, logged_key));
     co_return std::move(result);
@@ -116,7 +128,18 @@ class LevelCache {
                                   call->store_null = keep_null;
                                   return CallLoadPtr(std::move(call));
                                 }};
-    auto result = co_await self->get(std::move(key), options, scope.context(), &source);
+    CacheResult<Value> result;
+    std::optional<Value> stale;
+    auto ekey = self->encode(key);
+    if (!ekey) {
+      self->metrics.get_errors.add();
+      result = fail(ekey.error());
+    } else if (auto hit = self->read_local(key, *ekey, options, stale, co_await asio::this_coro::executor)) {
+      result = std::move(*hit);
+    } else {
+      result = co_await self->get_beyond_local(std::move(key), std::move(*ekey), std::move(stale), options,
+                                               scope.context(), &source);
+    }
     const CacheError* error = result ? nullptr : &result.error();
     scope.finish(!result ? "error" : (*result ? "ok_some" : "ok_none"), error, self->log_key(scope, error, logged_key));
     co_return std::move(result);
@@ -424,36 +447,39 @@ class LevelCache {
 
     // ---------------------------------------------------------------- get
 
-    // `parent`: the caller's cache.get span (the cache.load span is its child). `source`: the
-    // loader of this call (get_or_load), else the configured loader is used.
-    asio::awaitable<CacheResult<Value>> get(K key, ReadOptions options, SpanContext parent,
-                                            const CallLoadSource* source = nullptr) {
-      auto ekey = encode(key);
-      if (!ekey) {
-        metrics.get_errors.add();
-        co_return fail(ekey.error());
-      }
-      std::optional<Value> stale;  // an expired value still inside its grace period
-      if (l1()) {
-        if (auto entry = local->get(*ekey)) {
-          const TimePoint now = clock->now();
-          if (entry->fresh_at(now)) {
-            metrics.local_hit.add();
-            if (config.refresh_ahead && !options.disable_load && loader &&
-                entry->expire_at - now <= config.refresh_ahead_window) {
-              start_refresh(co_await asio::this_coro::executor, key, *ekey);
-            }
-            co_return std::move(entry->value);
+    // The L1 step of get(): the fresh value (a counted hit; a refresh-ahead may start), else
+    // nullopt after counting the miss, with an expired value still within its grace in `stale`.
+    // Refresh-ahead uses only the configured loader, also in get_or_load.
+    std::optional<Value> read_local(const K& key, const std::string& ekey, const ReadOptions& options,
+                                    std::optional<Value>& stale, const asio::any_io_executor& executor) {
+      if (!l1()) return std::nullopt;
+      if (auto entry = local->get(ekey)) {
+        const TimePoint now = clock->now();
+        if (entry->fresh_at(now)) {
+          metrics.local_hit.add();
+          if (config.refresh_ahead && !options.disable_load && loader &&
+              entry->expire_at - now <= config.refresh_ahead_window) {
+            start_refresh(executor, key, ekey);
           }
-          stale.emplace(std::move(entry->value));
+          return std::optional<Value>(std::move(entry->value));
         }
-        metrics.local_miss.add();
+        stale.emplace(std::move(entry->value));
       }
+      metrics.local_miss.add();
+      return std::nullopt;
+    }
+
+    // get() after an L1 miss: L2, then the load. `stale`: what read_local kept. `parent`: the
+    // caller's cache.get span (the cache.load span is its child). `source`: the loader of this
+    // call (get_or_load), else the configured loader is used.
+    asio::awaitable<CacheResult<Value>> get_beyond_local(K key, std::string ekey, std::optional<Value> stale,
+                                                         ReadOptions options, SpanContext parent,
+                                                         const CallLoadSource* source) {
       if (l2()) {
-        const auto generation = generations.snapshot(*ekey);
+        const auto generation = generations.snapshot(ekey);
         const auto epoch = generations.epoch();
         const auto started = std::chrono::steady_clock::now();
-        auto read = co_await remote->get(*ekey);
+        auto read = co_await remote->get(ekey);
         const auto took = remote_done(started);
         if (!read) {
           if (auto error = remote_failed(read.error(), took)) {
@@ -466,7 +492,7 @@ class LevelCache {
             metrics.remote_corrupt.add();  // a miss; the load below overwrites it
           } else if (clock->unix_now() < hit->expire_at) {
             metrics.remote_hit.add();
-            if (l1()) fill_local(*ekey, *hit, generation, epoch);
+            if (l1()) fill_local(ekey, *hit, generation, epoch);
             co_return std::move(hit->value);
           } else if (!stale) {
             stale.emplace(std::move(hit->value));
@@ -478,7 +504,7 @@ class LevelCache {
       }
       if (options.disable_load || (!loader && !source)) co_return Value{};
       CallLoadPtr call = source ? source->make(source->fn, source->store_null) : nullptr;
-      auto loaded = co_await load_one(key, *ekey, parent, std::move(call));
+      auto loaded = co_await load_one(key, ekey, parent, std::move(call));
       if (loaded) co_return std::move(*loaded);
       if (stale && config.stale_on_error && options.allow_stale) {
         metrics.stale_fallback.add();

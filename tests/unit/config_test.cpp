@@ -47,7 +47,8 @@ TEST(ConfigValidation, EachBadFieldIsRejectedByName) {
   EXPECT_EQ(build_error(Builder(local).local_ttl(0ms)), "invalid config: local_ttl must be > 0");
   EXPECT_EQ(build_error(Builder(local).null_ttl(0ms)), "invalid config: null_ttl must be > 0");
   EXPECT_EQ(build_error(Builder(local).warmup_batch_size(0)), "invalid config: warmup_batch_size must be > 0");
-  EXPECT_EQ(build_error(Builder(local).ttl_jitter_ratio(1.5)), "invalid config: ttl_jitter_ratio must be in [0.0, 1.0]");
+  EXPECT_EQ(build_error(Builder(local).ttl_jitter_ratio(1.5)),
+            "invalid config: ttl_jitter_ratio must be in [0.0, 1.0]");
   EXPECT_EQ(build_error(Builder(local).ttl_jitter_ratio(std::nan(""))),
             "invalid config: ttl_jitter_ratio must be in [0.0, 1.0]");
   EXPECT_NE(build_error(Builder(local).loader_timeout(0ms)).find("loader_timeout"), std::string::npos);
@@ -92,6 +93,22 @@ TEST(Errors, KindTagsAreStable) {
   EXPECT_EQ(CacheError::timeout("loader").to_string(), "timeout while executing loader");
   EXPECT_EQ(CacheError::loader("db down"), CacheError::loader("db down"));
   EXPECT_FALSE(CacheError::loader("a") == CacheError::backend("a"));
+}
+
+TEST(Errors, ALoaderErrorCarriesItsCauseByType) {
+  struct DbError {
+    int code;
+  };
+  const CacheError plain = CacheError::loader("db down");
+  EXPECT_EQ(plain.cause<DbError>(), nullptr);
+  const CacheError with = plain.with_cause(DbError{17});
+  ASSERT_NE(with.cause<DbError>(), nullptr);
+  EXPECT_EQ(with.cause<DbError>()->code, 17);
+  EXPECT_EQ(with.cause<std::string>(), nullptr) << "another type is not the cause";
+  const CacheError copy = with;
+  EXPECT_EQ(copy.cause<DbError>(), with.cause<DbError>()) << "copies share one cause";
+  EXPECT_EQ(with, plain) << "equality is kind and message";
+  EXPECT_EQ(plain.cause<DbError>(), nullptr) << "with_cause leaves the original alone";
 }
 
 }  // namespace

@@ -136,6 +136,57 @@ TEST(DecoratorOnLevelCache, ConcurrentMissesAndPlainGetShareOneBodyRun) {
   EXPECT_EQ(m.singleflight_coalesced, 5u);
 }
 
+// Every decorated caller that shared a failed body run gets that body's own error.
+TEST(DecoratorOnLevelCache, CallersSharingAFailedRunAllGetTheBodysError) {
+  auto cache = testing::make_real_cache();
+  asio::io_context io;
+  Gate gate;
+  int body_runs = 0;
+  std::vector<AppResult<std::optional<std::string>>> results;
+  auto read = [&]() -> asio::awaitable<void> {
+    auto body = [&]() -> asio::awaitable<AppResult<std::optional<std::string>>> {
+      ++body_runs;
+      co_await gate.wait();
+      co_return std::unexpected(AppError::business("repo down"));
+    };
+    results.push_back(co_await cacheable(cache, std::uint64_t{5}, std::move(body)));
+  };
+  for (int i = 0; i < 3; ++i) asio::co_spawn(io, read(), asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 50; ++i) co_await asio::post(io, asio::use_awaitable);
+        gate.open();
+      },
+      asio::detached);
+  io.run();
+  ASSERT_EQ(results.size(), 3u);
+  for (auto& r : results) {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, AppError::Kind::Business);
+    EXPECT_EQ(r.error().message, "repo down");
+  }
+  EXPECT_EQ(body_runs, 1);
+  EXPECT_FALSE(cache.peek(5));
+}
+
+// A body that cannot be copied (it owns a unique_ptr) still reads through get_or_load.
+TEST(DecoratorOnLevelCache, MoveOnlyBodiesWork) {
+  auto cache = testing::make_real_cache();
+  auto runs = std::make_shared<int>(0);
+  auto read = [&]() {
+    auto name = std::make_unique<std::string>("user-9");
+    return cacheable(cache, std::uint64_t{9},
+                     [name = std::move(name), runs]() -> asio::awaitable<CacheResult<std::optional<std::string>>> {
+                       ++*runs;
+                       co_return std::optional<std::string>(*name);
+                     });
+  };
+  EXPECT_EQ(run(read()).value(), std::optional<std::string>("user-9"));
+  EXPECT_EQ(run(read()).value(), std::optional<std::string>("user-9"));
+  EXPECT_EQ(*runs, 1);
+}
+
 TEST(DecoratorOnLevelCache, LoaderTimeoutBoundsTheBody) {
   auto built = LevelCacheBuilder<std::uint64_t, std::string>()
                    .area("macro-timeout")

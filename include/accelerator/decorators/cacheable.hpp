@@ -12,7 +12,8 @@
 //     of that call: a cached null marker is a hit (the body does not run again until null_ttl
 //     passes), concurrent callers of a key share one run of the body with each other and with
 //     plain get() loads, and the cache's loader_timeout bounds the body. A caller that joined
-//     another caller's run and sees it fail gets that failure as E(CacheError loader/timeout).
+//     another caller's run and sees its body fail gets that body's error when it has the same
+//     error type E, else E(CacheError loader); a timeout is E(CacheError timeout).
 //  4. Otherwise (a cache with only get/set) it reads with get(key, {allow_stale, disable_load}),
 //     treats nullopt as a miss (the cache cannot tell a null marker from nothing), and concurrent
 //     misses of the same (cache object, key) at this call site share one run of the body.
@@ -39,15 +40,14 @@ namespace accelerator {
 
 namespace decorators {
 
-// The body as a loader: its own error is parked in `call->error` and reported to the cache as a
-// loader error, so the decorator can hand the original error back to its caller.
-template <class V, class E, class Body>
-asio::awaitable<CacheResult<std::optional<V>>> run_body_as_load(std::shared_ptr<BodyCall<E, Body>> call) {
-  auto out = co_await call->body();
-  if (!out) {
-    call->error.set(std::move(out.error()));
-    co_return fail(CacheError::loader("business function returned an error"));
-  }
+// The body as a loader: its own error travels as the cause of the Loader error the cache sees
+// (CacheError::cause), so the decorator can hand the original error back to its caller.
+// `body` must stay alive until the returned coroutine finishes (the load owns it).
+template <class V, class Body>
+asio::awaitable<CacheResult<std::optional<V>>> run_body_as_load(Body& body) {
+  auto out = co_await body();
+  if (!out)
+    co_return fail(CacheError::loader("business function returned an error").with_cause(std::move(out.error())));
   co_return std::move(*out);
 }
 
@@ -80,13 +80,22 @@ requires decorators::DecoratedBody<Body> &&
   using V = typename R::value_type::value_type;
 
   if constexpr (CoalescingCache<Cache, Key, V>) {
-    auto call = std::make_shared<BodyCall<E, Body>>(std::move(body));  // one allocation per call
-    // A named loader, not a temporary in the co_await expression (GCC 12 coroutine temporaries).
-    auto load = [call]() { return run_body_as_load<V, E, Body>(call); };
-    auto got = co_await cache.get_or_load(key, std::move(load), ReadOptions{.allow_stale = options.allow_stale},
-                                          options.cache_none);
+    // The load owns the body, so it can run on after this call gave up (timeout): a copy when Body
+    // is copyable (a hit then allocates nothing here), else one shared instance. Named lambdas,
+    // not temporaries in the co_await expression (GCC 12 coroutine temporaries).
+    const ReadOptions read{.allow_stale = options.allow_stale};
+    CacheResult<std::optional<V>> got;
+    std::shared_ptr<Body> shared;
+    if constexpr (std::copy_constructible<Body>) {
+      auto load = [copy = body]() mutable { return run_body_as_load<V>(copy); };
+      got = co_await cache.get_or_load(key, std::move(load), read, options.cache_none);
+    } else {
+      shared = std::make_shared<Body>(std::move(body));
+      auto load = [shared]() { return run_body_as_load<V>(*shared); };
+      got = co_await cache.get_or_load(key, std::move(load), read, options.cache_none);
+    }
     if (got) co_return R(std::move(*got));
-    if (auto own = call->error.take()) co_return R(std::unexpect, std::move(*own));
+    if (const E* own = got.error().template cause<E>()) co_return R(std::unexpect, *own);
     const ErrorKind kind = got.error().kind();
     if (kind == ErrorKind::Loader || kind == ErrorKind::Timeout) {
       co_return cache_failure<R>(got.error());  // this call's body timed out, or another caller's run failed
@@ -94,7 +103,7 @@ requires decorators::DecoratedBody<Body> &&
     if (report_cache_error("cacheable", "get", options.on_cache_error, got.error())) {
       co_return cache_failure<R>(got.error());
     }
-    co_return co_await run_and_store(cache, key, call->body, options);
+    co_return co_await run_and_store(cache, key, shared ? *shared : body, options);
   } else {
     auto got = co_await cache.get(key, ReadOptions{.allow_stale = options.allow_stale, .disable_load = true});
     if (got && got->has_value()) co_return R(std::move(*got));

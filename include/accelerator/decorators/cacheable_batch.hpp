@@ -49,14 +49,12 @@ using batch_result_t = body_result_t<Body, std::vector<K>>;
 
 // The body as an mload (see run_body_as_load in cacheable.hpp): only the requested misses are
 // reported, left-out ones as nullopt.
-template <class K, class V, class E, class Body>
-asio::awaitable<CacheResult<std::unordered_map<K, std::optional<V>>>> run_body_as_mload(
-    std::shared_ptr<BodyCall<E, Body>> call, std::vector<K> misses) {
-  auto out = co_await call->body(misses);
-  if (!out) {
-    call->error.set(std::move(out.error()));
-    co_return fail(CacheError::loader("business function returned an error"));
-  }
+template <class K, class V, class Body>
+asio::awaitable<CacheResult<std::unordered_map<K, std::optional<V>>>> run_body_as_mload(std::shared_ptr<Body> body,
+                                                                                        std::vector<K> misses) {
+  auto out = co_await (*body)(misses);
+  if (!out)
+    co_return fail(CacheError::loader("business function returned an error").with_cause(std::move(out.error())));
   std::unordered_map<K, std::optional<V>> loaded;
   for (auto& key : misses) {
     auto it = out->find(key);
@@ -101,9 +99,9 @@ asio::awaitable<batch_result_t<K, Body>> cacheable_batch_impl(Cache& cache, std:
   const ReadOptions read{.allow_stale = options.allow_stale, .disable_load = true};
 
   if constexpr (BatchCoalescingCache<Cache, K, V>) {
-    auto call = std::make_shared<BodyCall<E, Body>>(std::move(body));
+    auto shared = std::make_shared<Body>(std::move(body));  // the load may outlive this call (timeout)
     // A named mload, not a temporary in the co_await expression (GCC 12 coroutine temporaries).
-    auto mload = [call](const std::vector<K>& misses) { return run_body_as_mload<K, V, E, Body>(call, misses); };
+    auto mload = [shared](const std::vector<K>& misses) { return run_body_as_mload<K, V, Body>(shared, misses); };
     auto got = co_await cache.mget_or_load(keys, std::move(mload), ReadOptions{.allow_stale = options.allow_stale},
                                            options.cache_none);
     if (got) {
@@ -111,13 +109,13 @@ asio::awaitable<batch_result_t<K, Body>> cacheable_batch_impl(Cache& cache, std:
       for (auto& key : keys) result.try_emplace(key);
       co_return result;
     }
-    if (auto own = call->error.take()) co_return R(std::unexpect, std::move(*own));
+    if (const E* own = got.error().template cause<E>()) co_return R(std::unexpect, *own);
     const ErrorKind kind = got.error().kind();
     if (kind == ErrorKind::Loader || kind == ErrorKind::Timeout) co_return cache_failure<R>(got.error());
     if (report_cache_error("cacheable_batch", "mget", options.on_cache_error, got.error())) {
       co_return cache_failure<R>(got.error());
     }
-    co_return co_await load_misses(cache, std::move(keys), call->body, Map{}, options);
+    co_return co_await load_misses(cache, std::move(keys), *shared, Map{}, options);
   } else {
     auto got = co_await cache.mget(keys, read);
     Map result;

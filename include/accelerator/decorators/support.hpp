@@ -1,8 +1,7 @@
 // accelerator/decorators/support.hpp — the non-policy parts the decorators share.
 //
-// Internal to the decorators: error reporting, key deduplication, the slot that carries a body's
-// own error out of a load-through call, and the per-call-site singleflight used with caches that
-// have no get_or_load.
+// Internal to the decorators: error reporting, key deduplication, and the per-call-site
+// singleflight used with caches that have no get_or_load.
 #pragma once
 
 #include <algorithm>
@@ -39,35 +38,6 @@ std::vector<K> dedupe(const Range& keys) {
   }
   return out;
 }
-
-// The body's own error, set by the load-through wrapper (on the load's strand) and read by the
-// caller afterwards. Locked because a caller whose load timed out may read it while the body is
-// still running.
-template <class E>
-class ErrorSlot {
- public:
-  void set(E error) {
-    std::lock_guard lock(mutex_);
-    error_.emplace(std::move(error));
-  }
-  std::optional<E> take() {
-    std::lock_guard lock(mutex_);
-    return std::exchange(error_, std::nullopt);
-  }
-
- private:
-  std::mutex mutex_;
-  std::optional<E> error_;
-};
-
-// A decorated body handed to a load-through call, with the slot for its own error: shared by
-// the decorator and the load task, which may outlive the decorator's call (loader timeout).
-template <class E, class Body>
-struct BodyCall {
-  explicit BodyCall(Body b) : body(std::move(b)) {}
-  Body body;
-  ErrorSlot<E> error;
-};
 
 // Singleflight for one decorator call site (one instantiation): concurrent misses of the same
 // (cache object, key) share one run of the body. Thread-safe.
