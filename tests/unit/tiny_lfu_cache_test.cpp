@@ -1,4 +1,6 @@
 // Unit tests for the concurrent W-TinyLFU engine and its LocalBackend adapter (correctness only).
+#include "accelerator/local/tiny_lfu_cache.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -14,7 +16,6 @@
 #include "accelerator/clock.hpp"
 #include "accelerator/local/default_local_backend.hpp"
 #include "accelerator/local/tiny_lfu_backend.hpp"
-#include "accelerator/local/tiny_lfu_cache.hpp"
 
 namespace accelerator::local {
 namespace {
@@ -56,6 +57,29 @@ TEST(TinyLfuCache, GetPutAndReplace) {
   const auto stats = cache.stats();
   EXPECT_EQ(stats.hits, 2u);
   EXPECT_EQ(stats.misses, 2u);
+}
+
+// A big cache uses huge slab chunks (2^18 slots for u64 -> u64 at capacity 2^20): entries on both
+// sides of a chunk boundary, reused ids after removals and replaced values all read back right.
+TEST(TinyLfuCache, LargeSlabChunksKeepEveryEntryAddressable) {
+  Cache cache(with_capacity(std::uint64_t{1} << 20));
+  constexpr std::uint64_t kEntries = 300'000;  // more than one chunk of 262'144 slots
+  for (std::uint64_t k = 0; k < kEntries; ++k) cache.put(k, k * 7);
+  for (std::uint64_t k = 0; k < 1'000; ++k) ASSERT_TRUE(cache.invalidate(k * 3));
+  for (std::uint64_t k = kEntries; k < kEntries + 1'000; ++k) cache.put(k, k * 7);  // reuses the freed ids
+  cache.put(262'143, 1);
+  cache.put(262'144, 2);
+  EXPECT_EQ(cache.size(), kEntries);
+  for (std::uint64_t k = 0; k < kEntries + 1'000; ++k) {
+    const auto value = cache.get(k);
+    if (k < 3'000 && k % 3 == 0) {
+      ASSERT_FALSE(value.has_value()) << k;
+    } else if (k == 262'143 || k == 262'144) {
+      ASSERT_EQ(value, k - 262'142) << k;
+    } else {
+      ASSERT_EQ(value, k * 7) << k;
+    }
+  }
 }
 
 TEST(TinyLfuCache, StaysWithinEntryBound) {
@@ -104,7 +128,7 @@ TEST(TinyLfuCache, ExpiresWithManualClockWithoutReads) {
   EXPECT_EQ(cache.get(1), 1u);
   clock->advance(2ms);
   EXPECT_FALSE(cache.get(1).has_value());  // read-side check is exact
-  cache.cleanup();                          // the timer wheel drops it without a read
+  cache.cleanup();                         // the timer wheel drops it without a read
   EXPECT_EQ(cache.size(), 2u);
   EXPECT_EQ(cache.stats().evictions_expired, 1u);
   clock->advance(2h);
@@ -141,8 +165,7 @@ TEST(TinyLfuCache, InvalidateIfRemovesMatchesOnly) {
     cache.put("user:" + std::to_string(i), i);
     cache.put("order:" + std::to_string(i), i);
   }
-  const auto removed =
-      cache.invalidate_if([](const std::string& key, const int&) { return key.starts_with("user:"); });
+  const auto removed = cache.invalidate_if([](const std::string& key, const int&) { return key.starts_with("user:"); });
   EXPECT_EQ(removed, 100u);
   EXPECT_EQ(cache.size(), 100u);
   EXPECT_FALSE(cache.get("user:5").has_value());
@@ -227,13 +250,21 @@ TEST(TinyLfuCacheConcurrency, ReadersSeeConsistentValuesDuringWrites) {
     for (int i = 0; i < 30'000; ++i) {
       const std::uint64_t key = rng() % 2'000;
       switch (i % 10) {
-        case 0: cache.invalidate(key); break;
-        case 1: cache.put(key, key * 3, clock->now() + 1ms); break;
-        case 2: clock->advance(1ms); break;
-        case 3:
-          if (i % 1000 == 3) cache.invalidate_if([](const std::uint64_t& k, const std::uint64_t&) { return k % 5 == 0; });
+        case 0:
+          cache.invalidate(key);
           break;
-        default: cache.put(key, key * 3);
+        case 1:
+          cache.put(key, key * 3, clock->now() + 1ms);
+          break;
+        case 2:
+          clock->advance(1ms);
+          break;
+        case 3:
+          if (i % 1000 == 3)
+            cache.invalidate_if([](const std::uint64_t& k, const std::uint64_t&) { return k % 5 == 0; });
+          break;
+        default:
+          cache.put(key, key * 3);
       }
     }
     stop.store(true);
@@ -269,8 +300,8 @@ TEST(TinyLfuBackend, KeepsEntriesUntilStaleUntilAndSharesStateAcrossCopies) {
 }
 
 TEST(TinyLfuBackend, WeightedByBytesAndPrefixDelete) {
-  auto backend = TinyLfuBackend<std::string>::weighted(
-      1'000, [](const std::string& k, const StoredEntry<std::string>& e) {
+  auto backend =
+      TinyLfuBackend<std::string>::weighted(1'000, [](const std::string& k, const StoredEntry<std::string>& e) {
         return static_cast<std::uint32_t>(k.size() + (e.value ? e.value->size() : 0));
       });
   const auto far = SystemClock::instance()->now() + 1h;
