@@ -1,8 +1,10 @@
 #include "support/redis_server.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <thread>
 
 namespace accelerator::testing {
@@ -41,7 +45,62 @@ int connect_loopback(std::uint16_t port) {
   return fd;
 }
 
+namespace {
+
+// The lowest port the kernel hands out for outgoing connections and bind(0): test servers stay
+// below it, so no client socket of a concurrent test can hold their port.
+std::uint16_t ephemeral_low() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  unsigned low = 32768, high = 60999;
+  if (!(range >> low >> high) || low < 12000) low = 32768;
+  return static_cast<std::uint16_t>(low);
+}
+
+// True when nothing listens on (or is bound to) 127.0.0.1:port right now.
+bool bindable(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+// ctest runs test processes in parallel, each starting servers (a cluster: three nodes, three
+// bus ports). A port from bind(0) is only free at that instant: another process may be handed
+// it next, so two servers could race for it, or a readiness PING could reach the other test's
+// server. Instead every port is claimed across processes with an exclusive lock on a file named
+// after it, held until this process exits, and taken below the ephemeral range.
 std::uint16_t free_loopback_port() {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  static const std::uint16_t top = ephemeral_low();
+  static const std::uint16_t bottom = top > 22000 ? static_cast<std::uint16_t>(top - 12000) : 10000;
+  static std::uint64_t state = static_cast<std::uint64_t>(::getpid()) * 0x9E3779B97F4A7C15ULL ^
+                               static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "accelerator-test-ports";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  for (int attempt = 0; attempt < 2000; ++attempt) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    const auto port = static_cast<std::uint16_t>(bottom + (state >> 33) % (top - bottom));
+    const std::string path = (dir / (std::to_string(port) + ".lock")).string();
+    const int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0666);
+    if (fd < 0) break;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || !bindable(port)) {
+      ::close(fd);
+      continue;
+    }
+    return port;  // the lock fd stays open on purpose: the claim ends with this process
+  }
+  // No lock directory (or everything taken): fall back to a port the kernel says is free.
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -86,13 +145,14 @@ std::unique_ptr<RedisServer> RedisServer::start(RedisServerOptions options, std:
 }
 
 bool RedisServer::launch(std::string* why) {
-  std::vector<std::string> args{"redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                "--dir", dir_, "--logfile", dir_ + "/redis.log", "--daemonize", "no"};
+  std::vector<std::string> args{"redis-server",      "--bind",      "127.0.0.1", "--save", "",
+                                "--appendonly",      "no",          "--dir",     dir_,     "--logfile",
+                                dir_ + "/redis.log", "--daemonize", "no"};
   const std::string port = std::to_string(options_.port);
   if (options_.tls) {
-    args.insert(args.end(), {"--port", "0", "--tls-port", port, "--tls-cert-file", options_.tls_cert_file,
-                             "--tls-key-file", options_.tls_key_file, "--tls-ca-cert-file", options_.tls_ca_file,
-                             "--tls-auth-clients", "no"});
+    args.insert(args.end(),
+                {"--port", "0", "--tls-port", port, "--tls-cert-file", options_.tls_cert_file, "--tls-key-file",
+                 options_.tls_key_file, "--tls-ca-cert-file", options_.tls_ca_file, "--tls-auth-clients", "no"});
   } else {
     args.insert(args.end(), {"--port", port});
   }
@@ -116,9 +176,9 @@ bool RedisServer::launch(std::string* why) {
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
       if (why) {
-        *why = WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "redis-server is not installed (not on PATH)"
-                                                                : "redis-server exited at start (see " + dir_ +
-                                                                      "/redis.log)";
+        *why = WIFEXITED(status) && WEXITSTATUS(status) == 127
+                   ? "redis-server is not installed (not on PATH)"
+                   : "redis-server exited at start (see " + dir_ + "/redis.log)";
       }
       return false;
     }

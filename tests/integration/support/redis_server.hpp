@@ -48,7 +48,8 @@ class RedisServer {
   pid_t pid_ = -1;
 };
 
-// A free TCP port on 127.0.0.1 (bound and released; fine for tests).
+// A TCP port on 127.0.0.1 that no other test process will use: below the ephemeral range,
+// claimed with a lock file held until this process exits, and bindable when picked.
 std::uint16_t free_loopback_port();
 
 // A TCP socket connected to 127.0.0.1:port with a 200 ms receive timeout, or -1.
