@@ -198,19 +198,23 @@ TEST(DecoratorOnLevelCache, LoaderTimeoutBoundsTheBody) {
   auto cache = std::move(*built);
   testing::Runner runner;
   auto gate = std::make_shared<Gate>();
+  auto finished = std::make_shared<std::atomic<bool>>(false);
   const auto started = std::chrono::steady_clock::now();
-  auto result = runner.run(
-      cacheable(cache, std::uint64_t{7}, [gate]() -> asio::awaitable<CacheResult<std::optional<std::string>>> {
-        co_await gate->wait();
-        co_return std::optional<std::string>("late");
-      }));
+  auto result = runner.run(cacheable(cache, std::uint64_t{7},
+                                     [gate, finished]() -> asio::awaitable<CacheResult<std::optional<std::string>>> {
+                                       co_await gate->wait();
+                                       finished->store(true);
+                                       co_return std::optional<std::string>("late");
+                                     }));
   const auto took = std::chrono::steady_clock::now() - started;
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().kind(), ErrorKind::Timeout);
   EXPECT_LT(took, 5s);
   EXPECT_EQ(cache.metrics_snapshot().load_timeout, 1u);
   gate->open();  // the abandoned body finishes; its late value is not an answer to anyone
-  EXPECT_TRUE(runner.run_until([&] { return gate->waiting() == 1; }));
+  ASSERT_TRUE(runner.run_until([&] { return finished->load(); }));
+  runner.poll();
+  EXPECT_FALSE(cache.peek(7));
 }
 
 TEST(DecoratorOnLevelCache, BatchBodySeesOnlyMissesAndMarkersAreHits) {

@@ -170,8 +170,10 @@ TEST_F(LocalCacheTest, SingleflightDeduplicatesConcurrentMisses) {
                    .value();
   constexpr int kCallers = 1000;
   std::vector<std::future<LoadResult>> results;
-  for (int i = 0; i < kCallers; ++i) results.push_back(asio::co_spawn(runner.context(), cache.get(9), asio::use_future));
-  ASSERT_TRUE(runner.run_until([&] { return gate->waiting() == 1 && cache.metrics_snapshot().singleflight_coalesced == kCallers - 1; }));
+  for (int i = 0; i < kCallers; ++i)
+    results.push_back(asio::co_spawn(runner.context(), cache.get(9), asio::use_future));
+  ASSERT_TRUE(runner.run_until(
+      [&] { return gate->waiting() == 1 && cache.metrics_snapshot().singleflight_coalesced == kCallers - 1; }));
   gate->open();
   for (auto& r : results) {
     ASSERT_TRUE(runner.run_until([&] { return r.wait_for(0s) == std::future_status::ready; }));
@@ -294,18 +296,20 @@ TEST_F(LocalCacheTest, EmptyMgetTouchesNothing) {
 TEST_F(LocalCacheTest, GetWaitsForAnMgetAlreadyLoadingTheKey) {
   auto gate = std::make_shared<Gate>();
   auto c = counters;
-  auto cache = builder()
-                   .disable_loader_timeout()
-                   .mloader_fn(user_loader(),
-                               [c, gate](const std::vector<Key>& ids) -> asio::awaitable<CacheResult<LoadedMap<Key, std::string>>> {
-                                 ++c->mload;
-                                 co_await gate->wait();
-                                 LoadedMap<Key, std::string> out;
-                                 for (auto id : ids) out.emplace(id, "batch-" + std::to_string(id));
-                                 co_return out;
-                               })
-                   .build()
-                   .value();
+  auto cache =
+      builder()
+          .disable_loader_timeout()
+          .mloader_fn(
+              user_loader(),
+              [c, gate](const std::vector<Key>& ids) -> asio::awaitable<CacheResult<LoadedMap<Key, std::string>>> {
+                ++c->mload;
+                co_await gate->wait();
+                LoadedMap<Key, std::string> out;
+                for (auto id : ids) out.emplace(id, "batch-" + std::to_string(id));
+                co_return out;
+              })
+          .build()
+          .value();
   auto batch = asio::co_spawn(runner.context(), cache.mget({5, 6}), asio::use_future);
   ASSERT_TRUE(runner.run_until([&] { return gate->waiting() == 1; }));
   auto single = asio::co_spawn(runner.context(), cache.get(5), asio::use_future);
@@ -343,11 +347,15 @@ TEST_F(LocalCacheTest, MsetWritesEveryEntryAndNoneMeansNotFound) {
 }
 
 TEST_F(LocalCacheTest, LoaderTimeoutIsReportedEvenIfTheLoaderNeverReturns) {
-  auto never = std::make_shared<Gate>();
+  // The loader ignores cancellation and waits until the test ends. It then lets it finish, so
+  // its frame (which holds the cache through its loader) is freed, not leaked.
+  auto hang = std::make_shared<Gate>();
+  auto finished = std::make_shared<std::atomic<bool>>(false);
   auto cache = builder()
                    .loader_timeout(30ms)
-                   .loader_fn([never](Key) -> asio::awaitable<LoadResult> {
-                     co_await never->wait();  // never opened
+                   .loader_fn([hang, finished](Key) -> asio::awaitable<LoadResult> {
+                     co_await hang->wait();
+                     finished->store(true);
                      co_return Value{"late"};
                    })
                    .build()
@@ -362,6 +370,9 @@ TEST_F(LocalCacheTest, LoaderTimeoutIsReportedEvenIfTheLoaderNeverReturns) {
   EXPECT_FALSE(cache.peek(1));
   ASSERT_TRUE(runner.run(cache.set(1, "fresh")));
   EXPECT_EQ(runner.run(cache.get(1)).value(), "fresh");
+  hang->open();
+  ASSERT_TRUE(runner.run_until([&] { return finished->load(); }));
+  EXPECT_EQ(runner.run(cache.get(1)).value(), "fresh") << "the abandoned load's late value is dropped";
 }
 
 TEST_F(LocalCacheTest, LoaderErrorIsReportedAndNothingIsCached) {
@@ -482,7 +493,12 @@ TEST_F(LocalCacheTest, OtelPointsCarryTheAreaAndStartWithTheSeedCounters) {
 }
 
 TEST_F(LocalCacheTest, WarmupPreloadsValuesInBatches) {
-  auto cache = builder().warmup_enabled(true).warmup_batch_size(2).mloader_fn(user_loader(), user_batch_loader()).build().value();
+  auto cache = builder()
+                   .warmup_enabled(true)
+                   .warmup_batch_size(2)
+                   .mloader_fn(user_loader(), user_batch_loader())
+                   .build()
+                   .value();
   auto warmed = runner.run(cache.warmup({11, 12, 13, 1500}));
   ASSERT_TRUE(warmed);
   EXPECT_EQ(*warmed, 3u) << "1500 is not found, so it does not count";
@@ -526,16 +542,17 @@ TEST_F(LocalCacheTest, StaleFallbackServesTheExpiredValueUntilTheGraceEnds) {
 }
 
 TEST_F(LocalCacheTest, StaleFallbackAlsoCoversMget) {
-  auto cache = builder()
-                   .local_ttl(30s)
-                   .disable_ttl_jitter()
-                   .stale_on_error(true)
-                   .mloader_fn([](Key) -> asio::awaitable<LoadResult> { co_return fail(CacheError::loader("down")); },
-                               [](const std::vector<Key>&) -> asio::awaitable<CacheResult<LoadedMap<Key, std::string>>> {
-                                 co_return fail(CacheError::loader("down"));
-                               })
-                   .build()
-                   .value();
+  auto cache =
+      builder()
+          .local_ttl(30s)
+          .disable_ttl_jitter()
+          .stale_on_error(true)
+          .mloader_fn([](Key) -> asio::awaitable<LoadResult> { co_return fail(CacheError::loader("down")); },
+                      [](const std::vector<Key>&) -> asio::awaitable<CacheResult<LoadedMap<Key, std::string>>> {
+                        co_return fail(CacheError::loader("down"));
+                      })
+          .build()
+          .value();
   ASSERT_TRUE(runner.run(cache.set(1, "old")));
   clock->advance(31s);
   auto got = runner.run(cache.mget({1}, ReadOptions{.allow_stale = true}));
@@ -565,7 +582,8 @@ TEST_F(LocalCacheTest, RefreshAheadReturnsAtOnceAndRefreshesInTheBackground) {
   EXPECT_EQ(runner.run(cache.get(9)).value(), "seed");
   EXPECT_EQ(cache.metrics_snapshot().refresh_attempts, 0u);
   clock->advance(2s);  // 2 s left: inside the window
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(runner.run(cache.get(9)).value(), "seed") << "readers never wait for the refresh";
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(runner.run(cache.get(9)).value(), "seed") << "readers never wait for the refresh";
   ASSERT_TRUE(runner.run_until([&] { return gate->waiting() == 1; }));
   EXPECT_EQ(cache.metrics_snapshot().refresh_attempts, 1u) << "one refresh per key at a time";
   gate->open();
@@ -635,7 +653,8 @@ TEST_F(LocalCacheTest, NoStaleResurrectionAfterSet) {
 }
 
 TEST_F(LocalCacheTest, KeysWithColonsDoNotCollideAcrossAreas) {
-  auto a = LevelCacheBuilder<std::string, std::string>().mode(CacheMode::Local).area("a:b").local(L1(10)).build().value();
+  auto a =
+      LevelCacheBuilder<std::string, std::string>().mode(CacheMode::Local).area("a:b").local(L1(10)).build().value();
   auto b = LevelCacheBuilder<std::string, std::string>().mode(CacheMode::Local).area("a").local(L1(10)).build().value();
   EXPECT_EQ(a.encode_key("c").value(), "a\\:b:c");
   EXPECT_EQ(b.encode_key("b:c").value(), "a:b:c");
@@ -677,8 +696,12 @@ TEST_F(LocalCacheTest, ConcurrentMixedOperationsStayConsistentStress) {
                 if (!v || !*v || (**v != "user-" + std::to_string(key) && **v != "set-" + std::to_string(key))) ++wrong;
                 break;
               }
-              case 2: (void)co_await cache.set(key, "set-" + std::to_string(key)); break;
-              case 3: (void)co_await cache.del(key); break;
+              case 2:
+                (void)co_await cache.set(key, "set-" + std::to_string(key));
+                break;
+              case 3:
+                (void)co_await cache.del(key);
+                break;
             }
           }
         },
