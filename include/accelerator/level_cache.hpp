@@ -35,6 +35,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -74,26 +75,7 @@ class LevelCache {
   // Cache-first read. Absent (nullopt) when no layer has the key and the loader (if any) says
   // "not found"; a cached "not found" marker is a hit that also returns nullopt.
   asio::awaitable<CacheResult<Value>> get(K key, ReadOptions options = {}) {
-    auto self = state_;
-    detail::OperationScope scope(self->metrics.latency.get, self->observers, self->config.area, "cache.get", "get");
-    std::optional<K> logged_key;
-    if (scope.logs_keys()) logged_key = key;
-    // The L1 step runs in this frame, so an L1 hit costs one coroutine frame, not two.
-    CacheResult<Value> result;
-    std::optional<Value> stale;
-    auto ekey = self->encode(key);
-    if (!ekey) {
-      self->metrics.get_errors.add();
-      result = fail(ekey.error());
-    } else if (auto hit = self->read_local(key, *ekey, options, stale, co_await asio::this_coro::executor)) {
-      result = std::move(*hit);
-    } else {
-      result = co_await self->get_beyond_local(std::move(key), std::move(*ekey), std::move(stale), options,
-                                               scope.context(), nullptr);
-    }
-    const CacheError* error = result ? nullptr : &result.error();
-    scope.finish(!result ? "error" : (*result ? "ok_some" : "ok_none"), error, self->log_key(scope, error, logged_key));
-    co_return std::move(result);
+    return read(std::move(key), options, std::optional<NoCallLoad>(), false);
   }
 
   // One entry per distinct requested key. L1 first, then ONE L2 MGET for the rest, then ONE mload
@@ -117,32 +99,7 @@ class LevelCache {
   // into the load task, which may outlive this call (timeout): it must own what it uses.
   template <class Load>
   asio::awaitable<CacheResult<Value>> get_or_load(K key, Load load, ReadOptions options = {}, bool store_null = true) {
-    auto self = state_;
-    detail::OperationScope scope(self->metrics.latency.get, self->observers, self->config.area, "cache.get", "get");
-    std::optional<K> logged_key;
-    if (scope.logs_keys()) logged_key = key;
-    // Type-erased only when a load is needed, so a hit allocates nothing for `load`.
-    const CallLoadSource source{&load, store_null, [](void* fn, bool keep_null) {
-                                  auto call = std::make_shared<CallLoad>();
-                                  call->load = std::move(*static_cast<Load*>(fn));
-                                  call->store_null = keep_null;
-                                  return CallLoadPtr(std::move(call));
-                                }};
-    CacheResult<Value> result;
-    std::optional<Value> stale;
-    auto ekey = self->encode(key);
-    if (!ekey) {
-      self->metrics.get_errors.add();
-      result = fail(ekey.error());
-    } else if (auto hit = self->read_local(key, *ekey, options, stale, co_await asio::this_coro::executor)) {
-      result = std::move(*hit);
-    } else {
-      result = co_await self->get_beyond_local(std::move(key), std::move(*ekey), std::move(stale), options,
-                                               scope.context(), &source);
-    }
-    const CacheError* error = result ? nullptr : &result.error();
-    scope.finish(!result ? "error" : (*result ? "ok_some" : "ok_none"), error, self->log_key(scope, error, logged_key));
-    co_return std::move(result);
+    return read(std::move(key), options, std::optional<Load>(std::move(load)), store_null);
   }
 
   // mget() with `mload` as the batch loader of this one call (the decorators' cacheable_batch):
@@ -272,6 +229,44 @@ class LevelCache {
 
   explicit LevelCache(std::shared_ptr<State> state)
       : lifetime_(std::make_shared<Lifetime>(state)), state_(std::move(state)) {}
+
+  struct NoCallLoad {};  // get(): the configured loader
+
+  // get() and get_or_load(): one coroutine frame per call, the L1 step included.
+  template <class Load>
+  asio::awaitable<CacheResult<Value>> read(K key, ReadOptions options, std::optional<Load> load, bool store_null) {
+    auto self = state_;
+    detail::OperationScope scope(self->metrics.latency.get, self->observers, self->config.area, "cache.get", "get");
+    std::optional<K> logged_key;
+    if (scope.logs_keys()) logged_key = key;
+    const CallLoadSource* source = nullptr;
+    CallLoadSource call_source{};
+    if constexpr (!std::is_same_v<Load, NoCallLoad>) {
+      // Type-erased only when a load is needed, so a hit allocates nothing for `load`.
+      call_source = CallLoadSource{&*load, store_null, [](void* fn, bool keep_null) {
+                                     auto call = std::make_shared<CallLoad>();
+                                     call->load = std::move(*static_cast<Load*>(fn));
+                                     call->store_null = keep_null;
+                                     return CallLoadPtr(std::move(call));
+                                   }};
+      source = &call_source;
+    }
+    CacheResult<Value> result;
+    std::optional<Value> stale;
+    auto ekey = self->encode(key);
+    if (!ekey) {
+      self->metrics.get_errors.add();
+      result = fail(ekey.error());
+    } else if (auto hit = self->read_local(key, *ekey, options, stale, co_await asio::this_coro::executor)) {
+      result = std::move(*hit);
+    } else {
+      result = co_await self->get_beyond_local(std::move(key), std::move(*ekey), std::move(stale), options,
+                                               scope.context(), source);
+    }
+    const CacheError* error = result ? nullptr : &result.error();
+    scope.finish(!result ? "error" : (*result ? "ok_some" : "ok_none"), error, self->log_key(scope, error, logged_key));
+    co_return std::move(result);
+  }
 
   std::shared_ptr<Lifetime> lifetime_;
   std::shared_ptr<State> state_;
