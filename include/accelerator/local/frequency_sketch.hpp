@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "accelerator/local/hashing.hpp"
 #include "accelerator/local/large_array.hpp"
 
 namespace accelerator::local {
@@ -41,14 +42,8 @@ class FrequencySketch {
 
  private:
   void halve() noexcept;
-  static std::uint64_t mix(std::uint64_t x) noexcept {
-    x ^= x >> 33;
-    x *= 0xFF51AFD7ED558CCDULL;
-    x ^= x >> 33;
-    x *= 0xC4CEB9FE1A85EC53ULL;
-    x ^= x >> 33;
-    return x;
-  }
+  // The sketch re-spreads the (already spread) 32-bit key hash to place its 64-bit block index.
+  static std::uint64_t mix(std::uint64_t x) noexcept { return spread_hash(x); }
   std::size_t block_of(std::uint64_t mixed) const noexcept {
     return static_cast<std::size_t>(mixed >> 32) & (mask_ >> 3);
   }
