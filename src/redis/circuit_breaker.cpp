@@ -44,6 +44,30 @@ std::string_view CircuitBreaker::name(State state) noexcept {
   return "closed";
 }
 
+bool GuardedBreaker::allow() noexcept {
+  if (clean_.load(std::memory_order_relaxed)) return true;
+  std::lock_guard lock(mutex_);
+  return breaker_.allow(Clock::now());
+}
+
+void GuardedBreaker::on_success() noexcept {
+  if (clean_.load(std::memory_order_relaxed)) return;
+  std::lock_guard lock(mutex_);
+  breaker_.on_success();
+  clean_.store(true, std::memory_order_relaxed);
+}
+
+void GuardedBreaker::on_failure() noexcept {
+  std::lock_guard lock(mutex_);
+  clean_.store(false, std::memory_order_relaxed);
+  breaker_.on_failure(Clock::now());
+}
+
+CircuitBreaker::State GuardedBreaker::state() const noexcept {
+  std::lock_guard lock(mutex_);
+  return breaker_.state(Clock::now());
+}
+
 std::chrono::milliseconds Backoff::next(std::uint64_t random) noexcept {
   const auto shift = std::min<std::uint32_t>(attempt_, 20);
   ++attempt_;

@@ -1,13 +1,13 @@
 // The Redis Cluster router: slot map, per-node connection pools, redirections, batch splitting.
 #include "cluster.hpp"
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
-#include <algorithm>
 #include <unordered_map>
 
 namespace accelerator::remote::detail {
@@ -80,8 +80,7 @@ struct ClusterClient::Node {
   std::shared_ptr<const ConnectionConfig> config;
   std::vector<std::shared_ptr<Connection>> pool;
   std::atomic<std::size_t> next{0};
-  mutable std::mutex breaker_mutex;
-  CircuitBreaker breaker;
+  GuardedBreaker breaker;
 
   Node(std::string a, std::shared_ptr<const ConnectionConfig> c, const RedisOptions& o)
       : address(std::move(a)), config(std::move(c)), breaker(o.breaker_failure_threshold, o.breaker_cooldown) {}
@@ -100,26 +99,16 @@ struct ClusterClient::Node {
     }
     return false;
   }
-  bool admit() {
-    std::lock_guard lock(breaker_mutex);
-    return breaker.allow(Clock::now());
-  }
-  bool open() const {
-    std::lock_guard lock(breaker_mutex);
-    return breaker.state(Clock::now()) == CircuitBreaker::State::Open;
-  }
+  bool admit() { return breaker.allow(); }
+  bool open() const { return breaker.state() == CircuitBreaker::State::Open; }
   void record(bool ok) {
-    std::lock_guard lock(breaker_mutex);
     if (ok) {
       breaker.on_success();
     } else {
-      breaker.on_failure(Clock::now());
+      breaker.on_failure();
     }
   }
-  std::string_view circuit() const {
-    std::lock_guard lock(breaker_mutex);
-    return CircuitBreaker::name(breaker.state(Clock::now()));
-  }
+  std::string_view circuit() const { return CircuitBreaker::name(breaker.state()); }
 };
 
 struct ClusterClient::Topology {
@@ -151,7 +140,8 @@ std::shared_ptr<ClusterClient> ClusterClient::start(const asio::any_io_executor&
     topology->nodes.push_back(node);
   }
   client->topology_ = std::move(topology);
-  asio::co_spawn(client->strand_, [client]() { return client->refresh_loop(); }, asio::detached);
+  asio::co_spawn(
+      client->strand_, [client]() { return client->refresh_loop(); }, asio::detached);
   return client;
 }
 
@@ -228,7 +218,8 @@ asio::awaitable<CacheResult<RespValue>> ClusterClient::exec(std::optional<std::u
     auto node = ask ? ask : node_for(slot);
     if (!node) co_return fail(CacheError::backend("redis " + std::string(what) + " failed: no cluster node"));
     if (!node->admit()) {
-      co_return fail(CacheError::backend("redis " + std::string(what) + " skipped: circuit open (" + node->address + ")"));
+      co_return fail(
+          CacheError::backend("redis " + std::string(what) + " skipped: circuit open (" + node->address + ")"));
     }
     std::string out;
     std::size_t commands = 1;
@@ -342,8 +333,8 @@ asio::awaitable<CacheResult<std::vector<RespValue>>> ClusterClient::exec_many(st
       // One command gives its reply, several an Array of replies.
       std::vector<RespValue> flat;
       const std::size_t expected =
-          g.items.size() + static_cast<std::size_t>(std::count_if(g.items.begin(), g.items.end(),
-                                                                  [](const auto& it) { return it.second; }));
+          g.items.size() + static_cast<std::size_t>(
+                               std::count_if(g.items.begin(), g.items.end(), [](const auto& it) { return it.second; }));
       if (expected == 1) {
         flat.push_back(std::move(*r));
       } else if (r->type == RespValue::Type::Array && r->elements.size() == expected) {

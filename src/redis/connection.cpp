@@ -173,7 +173,8 @@ asio::awaitable<CacheResult<std::shared_ptr<Transport>>> open_transport(asio::an
   std::size_t answered = 0;
   char buf[4096];
   while (answered < steps.size()) {
-    std::size_t n = co_await transport->async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+    std::size_t n =
+        co_await transport->async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
     if (ec || timed_out) co_return fail(failed(steps[answered], ec ? io_error_text(ec) : "timed out"));
     parser.feed(buf, n);
     while (answered < steps.size()) {
@@ -192,6 +193,7 @@ class ConnectionImpl final : public Connection {
   ConnectionImpl(const asio::any_io_executor& executor, std::shared_ptr<const ConnectionConfig> config,
                  std::shared_ptr<HealthState> health)
       : strand_(asio::make_strand(executor)),
+        strand_handle_(strand_),
         config_(std::move(config)),
         health_(std::move(health)),
         timer_(strand_),
@@ -200,7 +202,8 @@ class ConnectionImpl final : public Connection {
         read_buffer_(64 * 1024) {}
 
   void run() {
-    asio::co_spawn(strand_, [self = shared_this()]() { return self->loop(); }, asio::detached);
+    asio::co_spawn(
+        strand_, [self = shared_this()]() { return self->loop(); }, asio::detached);
   }
 
   void stop() override {
@@ -214,14 +217,18 @@ class ConnectionImpl final : public Connection {
   }
 
   bool ready() const noexcept override { return ready_.load(std::memory_order_relaxed); }
-  asio::any_io_executor executor() const override { return strand_; }
+  const asio::any_io_executor& executor() const override { return strand_handle_; }
 
  protected:
-  void submit(std::string bytes, std::size_t commands, std::string_view what, Completion done) override {
-    asio::dispatch(strand_, [self = shared_this(), bytes = std::move(bytes), commands, what,
-                             done = std::move(done)]() mutable {
-      self->enqueue(std::move(bytes), commands, what, std::move(done));
-    });
+  void submit(std::string&& bytes, std::size_t commands, std::string_view what, Completion&& done) override {
+    PipelineRequest request{std::move(bytes), commands, what, {}, std::move(done)};
+    // Most commands are issued by a completion that runs on this strand: no hop, no handler.
+    if (strand_.running_in_this_thread()) {
+      enqueue(std::move(request));
+      return;
+    }
+    asio::dispatch(
+        strand_, [self = shared_this(), request = std::move(request)]() mutable { self->enqueue(std::move(request)); });
   }
 
  private:
@@ -229,17 +236,18 @@ class ConnectionImpl final : public Connection {
 
   std::shared_ptr<ConnectionImpl> shared_this() { return std::static_pointer_cast<ConnectionImpl>(shared_from_this()); }
 
-  void enqueue(std::string bytes, std::size_t commands, std::string_view what, Completion done) {
+  void enqueue(PipelineRequest&& request) {
     if (stopped_) {
-      done(fail(CacheError::backend("redis " + std::string(what) + " failed: client stopped")));
+      request.done(fail(CacheError::backend("redis " + std::string(request.what) + " failed: client stopped")));
       return;
     }
     if (state_ == State::Backoff) {
-      done(fail(CacheError::backend("redis " + std::string(what) + " failed: not connected (" + last_error_ + ")")));
+      request.done(fail(
+          CacheError::backend("redis " + std::string(request.what) + " failed: not connected (" + last_error_ + ")")));
       return;
     }
-    pipeline_.push(
-        PipelineRequest{std::move(bytes), commands, what, Clock::now() + config_->options.command_timeout, std::move(done)});
+    request.deadline = Clock::now() + config_->options.command_timeout;
+    pipeline_.push(std::move(request));
     arm_timer();
     schedule_write();
   }
@@ -261,15 +269,16 @@ class ConnectionImpl final : public Connection {
     pipeline_.take_writes(write_buffer_);
     writing_ = true;
     auto transport = transport_;
-    transport->async_write(asio::buffer(write_buffer_),
-                           asio::bind_executor(strand_, [self = shared_this(), transport](asio::error_code ec, std::size_t) {
-                             self->writing_ = false;
-                             if (ec) {
-                               transport->close();  // the reader sees it and reconnects
-                               return;
-                             }
-                             self->start_write();
-                           }));
+    transport->async_write(
+        asio::buffer(write_buffer_),
+        asio::bind_executor(strand_, [self = shared_this(), transport](asio::error_code ec, std::size_t) {
+          self->writing_ = false;
+          if (ec) {
+            transport->close();  // the reader sees it and reconnects
+            return;
+          }
+          self->start_write();
+        }));
   }
 
   void arm_timer() {
@@ -378,6 +387,7 @@ class ConnectionImpl final : public Connection {
   }
 
   asio::strand<asio::any_io_executor> strand_;
+  asio::any_io_executor strand_handle_;  // strand_, type-erased once
   std::shared_ptr<const ConnectionConfig> config_;
   std::shared_ptr<HealthState> health_;
   asio::steady_timer timer_;
@@ -416,7 +426,8 @@ class SubscriberImpl final : public Subscription, public std::enable_shared_from
         backoff_(config_->options.reconnect_backoff_min, config_->options.reconnect_backoff_max) {}
 
   void run() {
-    asio::co_spawn(strand_, [self = shared_from_this()]() { return self->loop(); }, asio::detached);
+    asio::co_spawn(
+        strand_, [self = shared_from_this()]() { return self->loop(); }, asio::detached);
   }
 
   void stop() override {
@@ -576,7 +587,8 @@ CacheResult<std::shared_ptr<const ConnectionConfig>> make_connection_config(Redi
     const auto& o = options.tls;
     asio::error_code ec;
     if (!o.ca_file.empty()) {
-      if (!readable(o.ca_file)) return fail(CacheError::invalid_config("redis tls.ca_file is not readable: " + o.ca_file));
+      if (!readable(o.ca_file))
+        return fail(CacheError::invalid_config("redis tls.ca_file is not readable: " + o.ca_file));
       tls->context.load_verify_file(o.ca_file, ec);
       if (ec) return fail(CacheError::invalid_config("redis tls.ca_file: " + ec.message()));
     } else {

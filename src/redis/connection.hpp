@@ -30,6 +30,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "accelerator/backend.hpp"
@@ -86,21 +87,47 @@ class Connection : public std::enable_shared_from_this<Connection> {
   auto async_exec(std::string bytes, std::size_t commands, std::string_view what, Token&& token) {
     return asio::async_initiate<Token, void(CacheResult<RespValue>)>(
         [self = shared_from_this()](auto handler, std::string b, std::size_t n, std::string_view w) {
-          auto ex = asio::get_associated_executor(handler, self->executor());
-          self->submit(std::move(b), n, w, [h = std::move(handler), ex](CacheResult<RespValue> r) mutable {
-            asio::dispatch(ex, [h = std::move(h), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
+          self->send(std::move(b), n, w, [h = std::move(handler)](CacheResult<RespValue> r) mutable {
+            complete_on_executor(std::move(h), std::move(r));
           });
         },
         token, std::move(bytes), commands, what);
   }
 
+  // The same without a completion token: `done` runs on the connection's strand (inline when the
+  // reply is read, or when the request fails at once). For callers that build their own
+  // asynchronous operation and finish it with complete_on_executor().
+  void send(std::string&& bytes, std::size_t commands, std::string_view what, Completion&& done) {
+    submit(std::move(bytes), commands, what, std::move(done));
+  }
+
   virtual void stop() = 0;
   virtual bool ready() const noexcept = 0;
-  virtual asio::any_io_executor executor() const = 0;
+  // A reference to a handle kept by the connection: an any_io_executor holding a strand does not
+  // fit its small buffer, so a fresh copy per command would cost an allocation.
+  virtual const asio::any_io_executor& executor() const = 0;
 
  protected:
-  virtual void submit(std::string bytes, std::size_t commands, std::string_view what, Completion done) = 0;
+  virtual void submit(std::string&& bytes, std::size_t commands, std::string_view what, Completion&& done) = 0;
 };
+
+// Invokes `handler(args...)` on the handler's associated executor: inline when that executor
+// allows it, as asio::dispatch would. Connections call it from their strand, so a handler with no
+// executor of its own (system_executor) runs inline there. An any_io_executor that already is
+// possibly-blocking is used as it is: asio::dispatch would first re-wrap it with prefer(), which
+// allocates when the wrapped executor does not fit the any_io_executor's small buffer.
+template <class Handler, class... Args>
+void complete_on_executor(Handler handler, Args&&... args) {
+  auto ex = asio::get_associated_executor(handler);
+  auto call = [h = std::move(handler), ... a = std::forward<Args>(args)]() mutable { std::move(h)(std::move(a)...); };
+  if constexpr (std::is_same_v<decltype(ex), asio::any_io_executor>) {
+    if (asio::query(ex, asio::execution::blocking) == asio::execution::blocking.possibly) {
+      ex.execute(std::move(call));
+      return;
+    }
+  }
+  asio::dispatch(ex, std::move(call));
+}
 
 class CommandRouter {
  public:
@@ -115,8 +142,10 @@ class CommandRouter {
 class StandaloneRouter final : public CommandRouter {
  public:
   explicit StandaloneRouter(std::vector<std::shared_ptr<Connection>> pool) : pool_(std::move(pool)) {}
+  std::shared_ptr<Connection> route(std::string_view) override { return next(); }
   // Prefers a connection that is up, so one reconnecting member does not fail every n-th call.
-  std::shared_ptr<Connection> route(std::string_view) override {
+  // The reference stays valid while the router lives (the pool is fixed).
+  const std::shared_ptr<Connection>& next() {
     const std::size_t start = next_.fetch_add(1, std::memory_order_relaxed);
     for (std::size_t i = 0; i < pool_.size(); ++i) {
       const auto& c = pool_[(start + i) % pool_.size()];

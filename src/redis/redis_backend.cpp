@@ -4,9 +4,10 @@
 // slot and per node; each node has its own breaker there, so the backend-wide one is unused.
 #include "accelerator/remote/redis_backend.hpp"
 
+#include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 #include <charconv>
-#include <mutex>
+#include <type_traits>
 
 #include "accelerator/detail/jitter.hpp"
 #include "accelerator/key_codec.hpp"
@@ -26,8 +27,8 @@ struct RedisBackend::Impl {
   std::shared_ptr<detail::HealthState> health = std::make_shared<detail::HealthState>();
   std::shared_ptr<detail::CommandRouter> router;
   std::shared_ptr<detail::ClusterClient> cluster;  // cluster mode only; then router == cluster
-  mutable std::mutex breaker_mutex;
-  detail::CircuitBreaker breaker;
+  detail::StandaloneRouter* standalone = nullptr;  // standalone mode only; then router == standalone
+  detail::GuardedBreaker breaker;
 
   Impl(RedisOptions o, std::shared_ptr<const detail::ConnectionConfig> c, asio::any_io_executor ex)
       : options(std::move(o)),
@@ -47,38 +48,60 @@ struct RedisBackend::Impl {
     return out;
   }
 
-  std::optional<CacheError> admit(std::string_view what) {
-    std::lock_guard lock(breaker_mutex);
-    if (breaker.allow(std::chrono::steady_clock::now())) return std::nullopt;
-    return CacheError::backend("redis " + std::string(what) + " skipped: circuit open");
+  // Standalone: the breaker, then the next connection of the pool, and `Finish{}` turns the reply
+  // into the operation's result. An asynchronous operation rather than a coroutine, so a command
+  // costs no coroutine frame of its own. The breaker hears the outcome before the caller does;
+  // error replies (WRONGTYPE, ...) mean the server is up and count as successes.
+  template <class Finish, class Token>
+  auto async_exec(std::string bytes, std::size_t commands, std::string_view what, Token&& token) {
+    using Result = std::invoke_result_t<Finish, CacheResult<RespValue>&&>;
+    return asio::async_initiate<Token, void(Result)>(
+        [this](auto handler, std::string b, std::size_t n, std::string_view w) {
+          if (!breaker.allow()) {
+            auto ex = asio::get_associated_executor(handler, executor);
+            asio::post(ex, [h = std::move(handler), w]() mutable {
+              std::move(h)(Result(fail(CacheError::backend("redis " + std::string(w) + " skipped: circuit open"))));
+            });
+            return;
+          }
+          // `this` as a coroutine of this backend would use it: the caller keeps the backend
+          // alive until its call completes.
+          standalone->next()->send(std::move(b), n, w,
+                                   [this, h = std::move(handler)](CacheResult<RespValue> r) mutable {
+                                     if (r) {
+                                       breaker.on_success();
+                                     } else {
+                                       breaker.on_failure();
+                                     }
+                                     detail::complete_on_executor(std::move(h), Finish{}(std::move(r)));
+                                   });
+        },
+        token, std::move(bytes), commands, what);
   }
 
-  // Error replies (WRONGTYPE, ...) mean the server is up: they do not trip the breaker.
-  void record(const CacheResult<RespValue>& r) {
-    std::lock_guard lock(breaker_mutex);
-    if (r) {
-      breaker.on_success();
-    } else {
-      breaker.on_failure(std::chrono::steady_clock::now());
-    }
+  struct AsIs {
+    CacheResult<RespValue> operator()(CacheResult<RespValue>&& r) const { return std::move(r); }
+  };
+
+  // Not a coroutine: returns the awaitable of the operation itself.
+  asio::awaitable<CacheResult<RespValue>> exec(std::string bytes, std::size_t commands, std::string_view what) {
+    return async_exec<AsIs>(std::move(bytes), commands, what, asio::use_awaitable);
   }
 
-  asio::awaitable<CacheResult<RespValue>> exec(std::string_view route_key, std::string bytes, std::size_t commands,
-                                               std::string_view what) {
-    if (auto refused = admit(what)) co_return fail(*refused);
-    auto connection = router->route(route_key);
-    auto r = co_await connection->async_exec(std::move(bytes), commands, what, asio::use_awaitable);
-    record(r);
-    co_return r;
+  // A command on the caller's key `k`, written into `bytes` with the prefix in front. Only a
+  // cluster needs the prefixed key as a string of its own, for the slot.
+  asio::awaitable<CacheResult<RespValue>> exec_key(std::string_view k, std::string bytes, std::string_view what) {
+    if (!cluster) return exec(std::move(bytes), 1, what);
+    return cluster->exec(detail::key_slot(key(k)), std::move(bytes), what);
   }
 
-  // One single-key command (keyless when route_key is empty), standalone or cluster.
-  asio::awaitable<CacheResult<RespValue>> exec_one(std::string_view route_key, std::string bytes,
+  // One single-key command (keyless when redis_key is empty), standalone or cluster.
+  asio::awaitable<CacheResult<RespValue>> exec_one(std::string_view redis_key, std::string bytes,
                                                    std::string_view what) {
-    if (!cluster) co_return co_await exec(route_key, std::move(bytes), 1, what);
+    if (!cluster) return exec(std::move(bytes), 1, what);
     std::optional<std::uint16_t> slot;
-    if (!route_key.empty()) slot = detail::key_slot(route_key);
-    co_return co_await cluster->exec(slot, std::move(bytes), what);
+    if (!redis_key.empty()) slot = detail::key_slot(redis_key);
+    return cluster->exec(slot, std::move(bytes), what);
   }
 };
 
@@ -168,19 +191,36 @@ CacheResult<RedisBackend> RedisBackend::create(const asio::any_io_executor& exec
   for (std::size_t i = 0; i < impl->options.pool_size; ++i) {
     pool.push_back(detail::Connection::start(executor, impl->config, impl->health));
   }
-  impl->router = std::make_shared<detail::StandaloneRouter>(std::move(pool));
+  auto router = std::make_shared<detail::StandaloneRouter>(std::move(pool));
+  impl->standalone = router.get();
+  impl->router = std::move(router);
   return RedisBackend(std::move(impl));
 }
 
+namespace {
+
+struct GetReply {
+  CacheResult<std::optional<std::string>> operator()(CacheResult<RespValue>&& r) const {
+    if (!r) return fail(r.error());
+    if (r->is_nil()) return std::optional<std::string>{};
+    if (r->type != RespValue::Type::String) return fail(reply_error("GET", *r));
+    return std::optional<std::string>(std::move(r->str));
+  }
+};
+
+asio::awaitable<CacheResult<std::optional<std::string>>> get_reply(asio::awaitable<CacheResult<RespValue>> exec) {
+  co_return GetReply{}(co_await std::move(exec));
+}
+
+}  // namespace
+
+// Not a coroutine: standalone, the awaitable is the operation itself (the hot path of every L2
+// read); a cluster GET goes through ClusterClient::exec's coroutine.
 asio::awaitable<CacheResult<std::optional<std::string>>> RedisBackend::get(const std::string& key) {
-  const std::string k = impl_->key(key);
   std::string bytes;
-  detail::append_command(bytes, {"GET", k});
-  auto r = co_await impl_->exec_one(k, std::move(bytes), "GET");
-  if (!r) co_return fail(r.error());
-  if (r->is_nil()) co_return std::optional<std::string>{};
-  if (r->type != RespValue::Type::String) co_return fail(reply_error("GET", *r));
-  co_return std::optional<std::string>(std::move(r->str));
+  detail::append_command(bytes, impl_->prefix, {"GET", key});
+  if (impl_->cluster) return get_reply(impl_->exec_key(key, std::move(bytes), "GET"));
+  return impl_->async_exec<GetReply>(std::move(bytes), 1, "GET", asio::use_awaitable);
 }
 
 asio::awaitable<CacheResult<std::vector<std::optional<std::string>>>> RedisBackend::mget(
@@ -214,7 +254,7 @@ asio::awaitable<CacheResult<std::vector<std::optional<std::string>>>> RedisBacke
   for (const auto& k : ks) args.push_back(k);
   std::string bytes;
   detail::append_command(bytes, args);
-  auto r = co_await impl_->exec(ks.front(), std::move(bytes), 1, "MGET");
+  auto r = co_await impl_->exec(std::move(bytes), 1, "MGET");
   if (!r) co_return fail(r.error());
   if (r->type != RespValue::Type::Array || r->elements.size() != keys.size()) co_return fail(reply_error("MGET", *r));
   out.reserve(keys.size());
@@ -230,11 +270,10 @@ asio::awaitable<CacheResult<std::vector<std::optional<std::string>>>> RedisBacke
 
 asio::awaitable<CacheResult<void>> RedisBackend::set(const std::string& key, const std::string& bytes,
                                                      std::chrono::milliseconds ttl) {
-  const std::string k = impl_->key(key);
   const std::string px = ttl_text(ttl);
   std::string out;
-  detail::append_command(out, {"SET", k, bytes, "PX", px});
-  auto r = co_await impl_->exec_one(k, std::move(out), "SET");
+  detail::append_command(out, impl_->prefix, {"SET", key, bytes, "PX", px});
+  auto r = co_await impl_->exec_key(key, std::move(out), "SET");
   co_return expect_ok("SET", r);
 }
 
@@ -256,21 +295,17 @@ asio::awaitable<CacheResult<void>> RedisBackend::mset(const std::vector<RemoteWr
     co_return expect_all_ok("SET (pipelined)", r);
   }
   std::string out;
-  std::string first;
   for (const auto& w : writes) {
-    const std::string k = impl_->key(w.key);
-    if (first.empty()) first = k;
-    detail::append_command(out, {"SET", k, w.bytes, "PX", ttl_text(w.ttl)});
+    detail::append_command(out, impl_->prefix, {"SET", w.key, w.bytes, "PX", ttl_text(w.ttl)});
   }
-  auto r = co_await impl_->exec(first, std::move(out), writes.size(), "SET (pipelined)");
+  auto r = co_await impl_->exec(std::move(out), writes.size(), "SET (pipelined)");
   co_return expect_ok("SET (pipelined)", r);
 }
 
 asio::awaitable<CacheResult<void>> RedisBackend::del(const std::string& key) {
-  const std::string k = impl_->key(key);
   std::string out;
-  detail::append_command(out, {"DEL", k});
-  auto r = co_await impl_->exec_one(k, std::move(out), "DEL");
+  detail::append_command(out, impl_->prefix, {"DEL", key});
+  auto r = co_await impl_->exec_key(key, std::move(out), "DEL");
   co_return expect_ok("DEL", r);
 }
 
@@ -288,7 +323,7 @@ asio::awaitable<CacheResult<void>> RedisBackend::mdel(const std::vector<std::str
   for (const auto& k : ks) args.push_back(k);
   std::string out;
   detail::append_command(out, args);
-  auto r = co_await impl_->exec(ks.front(), std::move(out), 1, "DEL");
+  auto r = co_await impl_->exec(std::move(out), 1, "DEL");
   co_return expect_ok("DEL", r);
 }
 
@@ -342,8 +377,7 @@ RemoteHealth RedisBackend::health() const {
   if (impl_->cluster) {
     h.circuit = impl_->cluster->circuit();
   } else {
-    std::lock_guard lock(impl_->breaker_mutex);
-    h.circuit = std::string(detail::CircuitBreaker::name(impl_->breaker.state(std::chrono::steady_clock::now())));
+    h.circuit = std::string(detail::CircuitBreaker::name(impl_->breaker.state()));
   }
   h.last_error = impl_->health->last_error();
   h.reconnects = impl_->health->reconnects.load();

@@ -1,4 +1,4 @@
-// RESP2 parsing through hiredis's redisReader (default reply objects, converted to RespValue).
+// RESP2 parsing through hiredis's redisReader, building RespValues directly.
 #include "accelerator/remote/detail/resp.hpp"
 
 #include <hiredis/hiredis.h>
@@ -18,54 +18,79 @@ void append_length(std::string& out, char tag, std::size_t n) {
   out.append("\r\n", 2);
 }
 
-RespValue convert(const redisReply* r) {
-  RespValue v;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      v.type = RespValue::Type::String;
-      v.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      v.type = RespValue::Type::Status;
-      v.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      v.type = RespValue::Type::Error;
-      v.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      v.type = RespValue::Type::Integer;
-      v.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      v.type = RespValue::Type::Array;
-      v.elements.reserve(r->elements);
-      for (std::size_t i = 0; i < r->elements; ++i) v.elements.push_back(convert(r->element[i]));
-      break;
-    default:
-      v.type = RespValue::Type::Nil;
-      break;
-  }
-  return v;
-}
-
 }  // namespace
 
-void append_command(std::string& out, std::span<const std::string_view> args) {
-  std::size_t total = 16;
+void append_command(std::string& out, std::span<const std::string_view> args) { append_command(out, {}, args); }
+
+void append_command(std::string& out, std::string_view key_prefix, std::span<const std::string_view> args) {
+  std::size_t total = 16 + key_prefix.size();
   for (auto a : args) total += a.size() + 16;
   out.reserve(out.size() + total);
   append_length(out, '*', args.size());
-  for (auto a : args) {
-    append_length(out, '$', a.size());
-    out.append(a);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view prefix = i == 1 ? key_prefix : std::string_view();
+    append_length(out, '$', prefix.size() + args[i].size());
+    out.append(prefix);
+    out.append(args[i]);
     out.append("\r\n", 2);
   }
 }
 
+// hiredis builds the reply through these callbacks straight into RespValues: the root is the
+// reader's own `root` and every element lives in its parent's `elements`, sized when the array
+// header is read, so an element's address is stable until the reply is taken. Nothing is
+// allocated but the strings themselves, and there is nothing to free: `freeObject` is a no-op.
 struct RespParser::Reader {
-  redisReader* reader = redisReaderCreate();
+  redisReader* reader = nullptr;
+  RespValue root;
+
+  static RespValue* slot(const redisReadTask* task) {
+    if (task->parent == nullptr) {
+      auto* self = static_cast<Reader*>(task->privdata);
+      self->root = RespValue{};
+      return &self->root;
+    }
+    auto* parent = static_cast<RespValue*>(task->parent->obj);
+    return &parent->elements[static_cast<std::size_t>(task->idx)];
+  }
+  static void* create_string(const redisReadTask* task, char* str, std::size_t len) {
+    RespValue* v = slot(task);
+    switch (task->type) {
+      case REDIS_REPLY_ERROR:
+        v->type = RespValue::Type::Error;
+        break;
+      case REDIS_REPLY_STATUS:
+        v->type = RespValue::Type::Status;
+        break;
+      default:
+        v->type = RespValue::Type::String;
+        break;
+    }
+    v->str.assign(str, len);
+    return v;
+  }
+  static void* create_array(const redisReadTask* task, int elements) {
+    RespValue* v = slot(task);
+    v->type = RespValue::Type::Array;
+    v->elements.resize(static_cast<std::size_t>(elements));
+    return v;
+  }
+  static void* create_integer(const redisReadTask* task, long long value) {
+    RespValue* v = slot(task);
+    v->type = RespValue::Type::Integer;
+    v->integer = value;
+    return v;
+  }
+  static void* create_nil(const redisReadTask* task) { return slot(task); }
+  static void free_object(void*) {}
+
+  static inline redisReplyObjectFunctions functions{create_string, create_array, create_integer, create_nil,
+                                                    free_object};
+
+  Reader() : reader(redisReaderCreateWithFunctions(&functions)) { reader->privdata = this; }
   ~Reader() { redisReaderFree(reader); }
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
 };
 
 RespParser::RespParser() : reader_(std::make_unique<Reader>()) {}
@@ -79,10 +104,7 @@ std::optional<CacheResult<RespValue>> RespParser::next() {
     return fail(CacheError::backend(std::string("redis protocol error: ") + reader_->reader->errstr));
   }
   if (raw == nullptr) return std::nullopt;
-  auto* reply = static_cast<redisReply*>(raw);
-  RespValue value = convert(reply);
-  freeReplyObject(reply);
-  return value;
+  return std::move(reader_->root);
 }
 
 }  // namespace accelerator::remote::detail

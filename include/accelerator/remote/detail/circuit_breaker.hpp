@@ -6,11 +6,17 @@
 // open again (a new cooldown) on its failure.
 // Backoff: exponential delay from `min` doubling up to `max`, with full jitter on the upper half
 // ([d/2, d]) so reconnecting clients do not stampede; reset() after a success.
-// Thread-safety: none; the owner serialises access (RedisBackend guards its breaker with a mutex).
+// GuardedBreaker: a CircuitBreaker shared by threads. While the breaker is closed with no failure
+// counted, which is every call of a healthy server, allow() and on_success() read one atomic flag
+// and neither take the lock nor read the clock.
+// Thread-safety: CircuitBreaker and Backoff none (the owner serialises access); GuardedBreaker
+// all members.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <string_view>
 
 namespace accelerator::remote::detail {
@@ -38,6 +44,27 @@ class CircuitBreaker {
   bool open_ = false;
   bool probing_ = false;
   TimePoint open_until_{};
+};
+
+class GuardedBreaker {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  GuardedBreaker(std::uint32_t threshold, std::chrono::milliseconds cooldown) noexcept
+      : breaker_(threshold, cooldown) {}
+
+  bool allow() noexcept;
+  void on_success() noexcept;
+  void on_failure() noexcept;
+  CircuitBreaker::State state() const noexcept;
+
+ private:
+  // Invariant: true only while the breaker is closed with no failure counted and no probe out, so
+  // that on_success() would change nothing and allow() returns true. A reader that sees true acts
+  // as if it ran just before any concurrent on_failure(), which is a valid order of the calls.
+  std::atomic<bool> clean_{true};
+  mutable std::mutex mutex_;
+  CircuitBreaker breaker_;
 };
 
 class Backoff {

@@ -32,16 +32,16 @@ using Completion = std::move_only_function<void(CacheResult<RespValue>)>;
 using TimePoint = std::chrono::steady_clock::time_point;
 
 struct PipelineRequest {
-  std::string bytes;          // encoded commands
-  std::size_t commands = 1;   // replies expected
-  std::string_view what;      // for error texts, e.g. "GET" (static storage)
+  std::string bytes;         // encoded commands
+  std::size_t commands = 1;  // replies expected
+  std::string_view what;     // for error texts, e.g. "GET" (static storage)
   TimePoint deadline{};
   Completion done;
 };
 
 class Pipeline {
  public:
-  void push(PipelineRequest request) { queue_.push_back(std::move(request)); }
+  void push(PipelineRequest&& request) { queue_.push_back(std::move(request)); }
 
   std::size_t size() const noexcept { return queue_.size(); }
   std::size_t written() const noexcept { return written_; }

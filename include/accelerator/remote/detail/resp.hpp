@@ -24,8 +24,8 @@ namespace accelerator::remote::detail {
 struct RespValue {
   enum class Type : unsigned char { Nil, String, Status, Error, Integer, Array };
   Type type = Type::Nil;
-  std::string str;        // String, Status, Error
-  long long integer = 0;  // Integer
+  std::string str;                  // String, Status, Error
+  long long integer = 0;            // Integer
   std::vector<RespValue> elements;  // Array
 
   bool is_error() const noexcept { return type == Type::Error; }
@@ -34,6 +34,13 @@ struct RespValue {
 
 // Appends `args` as one RESP command (`*<n>\r\n$<len>\r\n<arg>\r\n...`).
 void append_command(std::string& out, std::span<const std::string_view> args);
+// The same with `key_prefix` written in front of args[1] (a command's key), so a prefixed key
+// needs no string of its own.
+void append_command(std::string& out, std::string_view key_prefix, std::span<const std::string_view> args);
+inline void append_command(std::string& out, std::string_view key_prefix,
+                           std::initializer_list<std::string_view> args) {
+  append_command(out, key_prefix, std::span<const std::string_view>(args.begin(), args.size()));
+}
 inline void append_command(std::string& out, std::initializer_list<std::string_view> args) {
   append_command(out, std::span<const std::string_view>(args.begin(), args.size()));
 }
