@@ -45,6 +45,7 @@
 #include "accelerator/codec.hpp"
 #include "accelerator/config.hpp"
 #include "accelerator/detail/deadline.hpp"
+#include "accelerator/detail/distinct_keys.hpp"
 #include "accelerator/detail/flight.hpp"
 #include "accelerator/detail/generations.hpp"
 #include "accelerator/detail/invalidation_message.hpp"
@@ -75,7 +76,7 @@ class LevelCache {
   // Cache-first read. Absent (nullopt) when no layer has the key and the loader (if any) says
   // "not found"; a cached "not found" marker is a hit that also returns nullopt.
   asio::awaitable<CacheResult<Value>> get(K key, ReadOptions options = {}) {
-    return read(std::move(key), options, std::optional<NoCallLoad>(), false);
+    return read(std::move(key), options, std::optional<NoCallLoad>(), false, PlainResult());
   }
 
   // One entry per distinct requested key. L1 first, then ONE L2 MGET for the rest, then ONE mload
@@ -99,7 +100,19 @@ class LevelCache {
   // into the load task, which may outlive this call (timeout): it must own what it uses.
   template <class Load>
   asio::awaitable<CacheResult<Value>> get_or_load(K key, Load load, ReadOptions options = {}, bool store_null = true) {
-    return read(std::move(key), options, std::optional<Load>(std::move(load)), store_null);
+    return read(std::move(key), options, std::optional<Load>(std::move(load)), store_null, PlainResult());
+  }
+
+  // get_or_load() whose outcome `finish` turns into the caller's own result type inside the same
+  // coroutine frame, so a wrapper (the decorators' cacheable) costs no frame of its own on a hit.
+  // Finish: `using result_type = R;`, `bool recovers(const CacheResult<Value>& outcome)`,
+  // `R operator()(CacheResult<Value>&& outcome)` (the result, when recovers() said false) and
+  // `asio::awaitable<R> recover(const CacheError& error)` (co_awaited when it said true, after
+  // the call's own latency, span and log are recorded).
+  template <class Load, class Finish>
+  asio::awaitable<typename Finish::result_type> get_or_load(K key, Load load, ReadOptions options, bool store_null,
+                                                            Finish finish) {
+    return read(std::move(key), options, std::optional<Load>(std::move(load)), store_null, std::move(finish));
   }
 
   // mget() with `mload` as the batch loader of this one call (the decorators' cacheable_batch):
@@ -114,10 +127,14 @@ class LevelCache {
     auto self = state_;
     detail::OperationScope scope(self->metrics.latency.mget, self->observers, self->config.area, "cache.mget", "mget");
     scope.set_size(keys.size());
-    auto call = std::make_shared<CallLoad>();
-    call->mload = std::move(mload);
-    call->store_null = store_null;
-    auto result = co_await self->mget(std::move(keys), options, scope.context(), std::move(call));
+    // Type-erased only when a load is needed, so an all-hit call allocates nothing for `mload`.
+    const CallLoadSource source{&mload, store_null, [](void* fn, bool keep_null) {
+                                  auto call = std::make_shared<CallLoad>();
+                                  call->mload = std::move(*static_cast<MLoad*>(fn));
+                                  call->store_null = keep_null;
+                                  return CallLoadPtr(std::move(call));
+                                }};
+    auto result = co_await self->mget(std::move(keys), options, scope.context(), &source);
     scope.finish(!result ? "error" : (result->empty() ? "ok_empty" : "ok"), result ? nullptr : &result.error());
     co_return std::move(result);
   }
@@ -231,10 +248,14 @@ class LevelCache {
       : lifetime_(std::make_shared<Lifetime>(state)), state_(std::move(state)) {}
 
   struct NoCallLoad {};  // get(): the configured loader
+  struct PlainResult {   // get() and get_or_load(): the outcome is the result
+    using result_type = CacheResult<Value>;
+  };
 
-  // get() and get_or_load(): one coroutine frame per call, the L1 step included.
-  template <class Load>
-  asio::awaitable<CacheResult<Value>> read(K key, ReadOptions options, std::optional<Load> load, bool store_null) {
+  // get() and get_or_load(): one coroutine frame per call, the L1 step (and `finish`) included.
+  template <class Load, class Finish>
+  asio::awaitable<typename Finish::result_type> read(K key, ReadOptions options, std::optional<Load> load,
+                                                     bool store_null, Finish finish) {
     auto self = state_;
     detail::OperationScope scope(self->metrics.latency.get, self->observers, self->config.area, "cache.get", "get");
     std::optional<K> logged_key;
@@ -265,7 +286,12 @@ class LevelCache {
     }
     const CacheError* error = result ? nullptr : &result.error();
     scope.finish(!result ? "error" : (*result ? "ok_some" : "ok_none"), error, self->log_key(scope, error, logged_key));
-    co_return std::move(result);
+    if constexpr (std::is_same_v<Finish, PlainResult>) {
+      co_return std::move(result);
+    } else {
+      if (!finish.recovers(result)) co_return finish(std::move(result));
+      co_return co_await finish.recover(result.error());
+    }
   }
 
   std::shared_ptr<Lifetime> lifetime_;
@@ -282,8 +308,8 @@ class LevelCache {
     bool store_null = true;  // a nullopt result is stored as a "not found" marker
   };
   using CallLoadPtr = std::shared_ptr<const CallLoad>;
-  // get_or_load's `load`, not yet type-erased: make(fn, store_null) moves it into a CallLoad.
-  // Valid while the get_or_load call that owns `fn` is suspended in State::get.
+  // get_or_load's `load` or mget_or_load's `mload`, not yet type-erased: make(fn, store_null)
+  // moves it into a CallLoad. Valid while the call that owns `fn` is suspended in State.
   struct CallLoadSource {
     void* fn;
     bool store_null;
@@ -693,25 +719,24 @@ class LevelCache {
 
     // ---------------------------------------------------------------- mget / warmup
 
-    // `parent`: the caller's cache.mget span (the batch's cache.load span is its child). `call`:
-    // the batch loader of this call (mget_or_load), else the configured loader is used.
+    // `parent`: the caller's cache.mget span (the batch's cache.load span is its child).
+    // `source`: the batch loader of this call (mget_or_load), else the configured loader is used.
     asio::awaitable<CacheResult<ValueMap>> mget(std::vector<K> keys, ReadOptions options, SpanContext parent,
-                                                CallLoadPtr call = nullptr) {
+                                                const CallLoadSource* source = nullptr) {
       ValueMap result;
       std::vector<K> unique;
       std::vector<std::string> ekeys;
-      {
-        std::unordered_set<K> seen;
-        for (auto& key : keys) {
-          if (!seen.insert(key).second) continue;
-          auto ekey = encode(key);
-          if (!ekey) {
-            metrics.mget_errors.add();
-            co_return fail(ekey.error());
-          }
-          unique.push_back(std::move(key));
-          ekeys.push_back(std::move(*ekey));
+      const std::vector<std::size_t> positions = detail::distinct_positions(keys);
+      unique.reserve(positions.size());
+      ekeys.reserve(positions.size());
+      for (const std::size_t at : positions) {
+        auto ekey = encode(keys[at]);
+        if (!ekey) {
+          metrics.mget_errors.add();
+          co_return fail(ekey.error());
         }
+        unique.push_back(std::move(keys[at]));
+        ekeys.push_back(std::move(*ekey));
       }
       if (unique.empty()) co_return result;
       const std::size_t n = unique.size();
@@ -784,10 +809,11 @@ class LevelCache {
         }
       }
 
-      if (missing.empty() || options.disable_load || (!loader && !call)) {
+      if (missing.empty() || options.disable_load || (!loader && !source)) {
         for (auto i : missing) result.emplace(unique[i], Value{});
         co_return result;
       }
+      CallLoadPtr call = source ? source->make(source->fn, source->store_null) : nullptr;
 
       // Join loads already running for some keys; lead one batch load for the rest.
       Span load_span(tracer(), "cache.load", config.area, parent);

@@ -13,11 +13,11 @@
 #include <ranges>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "accelerator/decorators/options.hpp"
+#include "accelerator/detail/distinct_keys.hpp"
 #include "accelerator/detail/flight.hpp"
 #include "accelerator/error.hpp"
 
@@ -31,11 +31,12 @@ bool report_cache_error(std::string_view decorator, std::string_view op, OnCache
 // Distinct keys in order of first appearance.
 template <class K, class Range>
 std::vector<K> dedupe(const Range& keys) {
+  std::vector<K> all(std::ranges::begin(keys), std::ranges::end(keys));
+  const std::vector<std::size_t> positions = detail::distinct_positions(all);
+  if (positions.size() == all.size()) return all;
   std::vector<K> out;
-  std::unordered_set<K> seen;
-  for (const auto& key : keys) {
-    if (seen.insert(K(key)).second) out.emplace_back(key);
-  }
+  out.reserve(positions.size());
+  for (const std::size_t at : positions) out.push_back(std::move(all[at]));
   return out;
 }
 
