@@ -52,7 +52,7 @@ class ProductService {
 
   // CacheResult bodies need no error conversion: the service's error type is CacheError.
   asio::awaitable<CacheResult<Products>> find_many(Ids ids) {
-    co_return co_await cacheable_batch(cache_, ids, [this](Ids misses) { return repo_.find_many(std::move(misses)); });
+    return cacheable_batch(cache_, ids, [this](Ids misses) { return repo_.find_many(std::move(misses)); });
   }
 
   asio::awaitable<CacheResult<void>> discontinue(Ids ids) {

@@ -58,12 +58,14 @@ class UserService {
   UserService(Cache cache, UserRepository& repo) : cache_(std::move(cache)), repo_(repo) {}
 
   asio::awaitable<Result<std::optional<std::string>>> find(std::uint64_t id) {
-    co_return co_await cacheable(cache_, id, [this, id] { return repo_.find(id); }, {.cache_none = true});
+    // Returned, not co_awaited: find() needs no coroutine frame of its own.
+    return cacheable(cache_, id, [this, id] { return repo_.find(id); }, {.cache_none = true});
   }
 
   asio::awaitable<Result<std::string>> save(std::uint64_t id, std::string name) {
     auto body = [this, id, name] { return repo_.save(id, name); };
-    co_return co_await cache_put(cache_, id, std::move(body), [](const std::string& saved) { return std::optional(saved); },
+    co_return co_await cache_put(cache_, id, std::move(body),
+                                 [](const std::string& saved) { return std::optional(saved); },
                                  {.on_cache_error = OnCacheError::Propagate});
   }
 

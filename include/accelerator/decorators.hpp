@@ -9,10 +9,11 @@
 // Each takes the cache by reference (duck-typed: a LevelCache or anything with the same calls,
 // see decorators/traits.hpp), the key(s), the business body (a callable returning an
 // asio::awaitable<std::expected<T, E>>) and options (decorators/options.hpp), and returns the
-// body's std::expected. From a member function:
+// body's std::expected. From a member function (returning the awaitable, so find_user is not a
+// coroutine of its own; the decorators take their arguments by value):
 //
 //   asio::awaitable<std::expected<std::optional<User>, AppError>> find_user(std::uint64_t id) {
-//     co_return co_await cacheable(cache_, id, [this, id] { return repo_.find(id); });
+//     return cacheable(cache_, id, [this, id] { return repo_.find(id); });
 //   }
 #pragma once
 

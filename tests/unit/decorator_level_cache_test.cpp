@@ -28,6 +28,10 @@ using RealCache = decltype(testing::make_real_cache());
 
 static_assert(decorators::CoalescingCache<RealCache, std::uint64_t, std::string>);
 static_assert(decorators::BatchCoalescingCache<RealCache, std::uint64_t, std::string>);
+// cacheable reads a LevelCache through the finishing get_or_load: no coroutine frame of its own.
+using RepoBody = decltype([](Repo* repo) { return [repo] { return repo->find(1); }; }(nullptr));
+static_assert(decorators::FinishingCache<RealCache, std::uint64_t, std::string,
+                                         decorators::CacheableFinish<RealCache, std::uint64_t, RepoBody>>);
 
 template <class Cache>
 asio::awaitable<AppResult<std::optional<std::string>>> find(Cache& cache, Repo& repo, std::uint64_t id,
@@ -277,6 +281,67 @@ TEST(DecoratorOnLevelCache, BothModeWritesTheBodysValueToL2) {
   EXPECT_EQ(repo.calls, 1);
   EXPECT_EQ(b.metrics_snapshot().remote_hit, 1u);
   EXPECT_TRUE(b.peek(2));
+}
+
+// Remote mode, fail-closed, Redis failing: every read is a cache error, which the decorator's
+// policy handles inside the cache's read (the finishing get_or_load).
+auto failing_remote_cache(testing::FakeRemote& remote) {
+  remote.set_failing(true);
+  return LevelCacheBuilder<std::uint64_t, std::string>()
+      .area("macro-failing")
+      .mode(CacheMode::Remote)
+      .remote_failure_policy(RemoteFailurePolicy::FailClosed)
+      .remote(remote)
+      .build()
+      .value();
+}
+
+TEST(DecoratorOnLevelCache, IgnoredCacheErrorRunsTheBodyAndReturnsItsValue) {
+  testing::FakeRemote remote;
+  auto cache = failing_remote_cache(remote);
+  Repo repo;
+  auto got = run(find(cache, repo, 2, {.on_cache_error = OnCacheError::Ignore}));
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(*got, std::optional<std::string>("user-2"));
+  EXPECT_EQ(repo.calls, 1);  // the body ran once, as the recovery, not as a load
+  const auto m = cache.metrics_snapshot();
+  EXPECT_EQ(m.load_total, 0u);
+  EXPECT_EQ(m.get_errors, 1u);
+}
+
+TEST(DecoratorOnLevelCache, PropagatedCacheErrorSkipsTheBody) {
+  testing::FakeRemote remote;
+  auto cache = failing_remote_cache(remote);
+  Repo repo;
+  auto got = run(find(cache, repo, 2, {.on_cache_error = OnCacheError::Propagate}));
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().kind, AppError::Kind::Cache);
+  EXPECT_EQ(got.error().cache_kind, ErrorKind::Backend);
+  EXPECT_EQ(repo.calls, 0);
+}
+
+// The recommended form: the service function returns cacheable's awaitable without being a
+// coroutine. Everything cacheable needs is taken by value, so the awaitable stays valid after
+// the function and its arguments are gone.
+asio::awaitable<AppResult<std::optional<std::string>>> find_by_name(RealCache& cache, std::string name) {
+  const std::uint64_t id = name == "second" ? 2 : 1;
+  return cacheable(cache, id, [name = std::move(name)]() -> asio::awaitable<AppResult<std::optional<std::string>>> {
+    co_return std::optional<std::string>("loaded-" + name);
+  });
+}
+
+TEST(DecoratorOnLevelCache, ReturnedAwaitableOwnsWhatItNeeds) {
+  auto cache = testing::make_real_cache();
+  std::optional<asio::awaitable<AppResult<std::optional<std::string>>>> pending;
+  {
+    std::string name = "second";
+    pending.emplace(find_by_name(cache, name));
+    name.assign(64, 'x');  // the caller's copy changes and goes away before the read runs
+  }
+  auto got = run(std::move(*pending));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, std::optional<std::string>("loaded-second"));
+  EXPECT_EQ(cache.peek(2)->value, std::optional<std::string>("loaded-second"));
 }
 
 }  // namespace

@@ -1,8 +1,12 @@
 // accelerator/decorators/cacheable.hpp — read-through for one key (the seed's #[cacheable]).
 //
 //   asio::awaitable<std::expected<std::optional<User>, AppError>> find(std::uint64_t id) {
-//     co_return co_await cacheable(cache_, id, [this, id] { return repo_.find(id); });
+//     return cacheable(cache_, id, [this, id] { return repo_.find(id); });
 //   }
+//
+// Returning the awaitable (not `co_return co_await`) keeps find() from being a coroutine: on a
+// LevelCache a decorated hit then costs the same as get_or_load, one coroutine frame. cacheable
+// takes its arguments by value, so nothing it is given has to outlive find().
 //
 // Semantics (seed §12.1 with the §18.19 fixes):
 //  1. A cached value is returned without running the body.
@@ -26,8 +30,10 @@
 // it uses by value or by a pointer that stays valid.
 #pragma once
 
+#include <concepts>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "accelerator/config.hpp"
@@ -67,60 +73,130 @@ asio::awaitable<body_result_t<Body>> run_and_store(Cache& cache, const Key& key,
   co_return out;
 }
 
+// What cacheable makes of a get_or_load outcome: the value; the body's own error; a Loader or
+// Timeout error as E; and for any other cache error the on_cache_error policy: Propagate returns
+// it, Ignore recovers by running the body and writing its result (run_and_store). It owns the
+// body; the load gets its own copy of it (a shared instance when Body cannot be copied), because
+// the load can run on after the call gave up (timeout).
+// INVARIANT: lives in the frame of the coroutine that calls recover() (the cache's read with a
+// FinishingCache), so the references run_and_store holds stay valid while it runs.
+template <class Cache, class Key, class Body>
+class CacheableFinish {
+ public:
+  using result_type = body_result_t<Body>;
+  using E = typename result_type::error_type;
+  using V = typename result_type::value_type::value_type;
+  static constexpr bool kCopies = std::copy_constructible<Body>;
+
+  CacheableFinish(Cache& cache, Key key, Body body, const CacheableOptions& options)
+      : cache_(&cache), key_(std::move(key)), body_(own(std::move(body))), options_(options) {}
+
+  // The load for get_or_load. A copyable body is copied: a hit then allocates nothing here.
+  auto load() const {
+    if constexpr (kCopies) {
+      return [copy = body_]() mutable { return run_body_as_load<V>(copy); };
+    } else {
+      return [shared = body_]() { return run_body_as_load<V>(*shared); };
+    }
+  }
+
+  // True for a cache error (not the body's, not a timeout) under OnCacheError::Ignore: the call
+  // then recovers by running the body itself (recover()). Logs that error, whatever the policy.
+  bool recovers(const CacheResult<std::optional<V>>& got) const {
+    if (got || got.error().template cause<E>() != nullptr) return false;
+    const ErrorKind kind = got.error().kind();
+    if (kind == ErrorKind::Loader || kind == ErrorKind::Timeout) return false;
+    return !report_cache_error("cacheable", "get", options_.on_cache_error, got.error());
+  }
+
+  // The caller's result for an outcome that recovers() declined.
+  result_type operator()(CacheResult<std::optional<V>>&& got) const {
+    if (got) return result_type(std::move(*got));
+    if (const E* own = got.error().template cause<E>()) return result_type(std::unexpect, *own);
+    return cache_failure<result_type>(got.error());  // a timeout, another caller's failed run, or Propagate
+  }
+
+  asio::awaitable<result_type> recover(const CacheError&) {
+    if constexpr (kCopies) {
+      return run_and_store(*cache_, key_, body_, options_);
+    } else {
+      return run_and_store(*cache_, key_, *body_, options_);
+    }
+  }
+
+ private:
+  using Owned = std::conditional_t<kCopies, Body, std::shared_ptr<Body>>;
+  static Owned own(Body&& body) {
+    if constexpr (kCopies) {
+      return std::move(body);
+    } else {
+      return std::make_shared<Body>(std::move(body));
+    }
+  }
+
+  Cache* cache_;
+  Key key_;
+  Owned body_;
+  CacheableOptions options_;
+};
+
+// A cache with get_or_load but no finishing overload of it (a test fake): the same steps, in a
+// coroutine frame of their own.
+template <class Cache, class Key, class Body>
+asio::awaitable<body_result_t<Body>> cacheable_coalescing(Cache& cache, Key key, Body body, CacheableOptions options) {
+  CacheableFinish<Cache, Key, Body> finish(cache, key, std::move(body), options);
+  // Named, not a temporary in the co_await expression (GCC 12 coroutine temporaries).
+  auto load = finish.load();
+  auto got = co_await cache.get_or_load(key, std::move(load), ReadOptions{.allow_stale = options.allow_stale},
+                                        options.cache_none);
+  if (!finish.recovers(got)) co_return finish(std::move(got));
+  co_return co_await finish.recover(got.error());
+}
+
+// A cache without get_or_load (see the top of the file, rule 4).
+template <class Cache, class Key, class Body>
+asio::awaitable<body_result_t<Body>> cacheable_plain(Cache& cache, Key key, Body body, CacheableOptions options) {
+  using R = body_result_t<Body>;
+  auto got = co_await cache.get(key, ReadOptions{.allow_stale = options.allow_stale, .disable_load = true});
+  if (got && got->has_value()) co_return R(std::move(*got));
+  if (!got && report_cache_error("cacheable", "get", options.on_cache_error, got.error())) {
+    co_return cache_failure<R>(got.error());
+  }
+  if constexpr (HashableKey<Key>) {
+    static SiteFlights<Key, R> flights;
+    auto [flight, leader] = flights.join_or_lead(std::addressof(cache), key);
+    if (!leader) co_return co_await flight->wait();
+    FlightLeader<Key, R> lead(flights, std::addressof(cache), key, flight);
+    R out = co_await run_and_store(cache, key, body, options);
+    lead.complete(out);
+    co_return out;
+  } else {
+    co_return co_await run_and_store(cache, key, body, options);
+  }
+}
+
 }  // namespace decorators
 
+// Not a coroutine itself: with a FinishingCache (LevelCache) the awaitable it returns is the
+// cache's read with this decorator's result handling inside, so a hit costs what get_or_load
+// costs and no more.
 template <class Cache, class Key, class Body>
 requires decorators::DecoratedBody<Body> &&
     decorators::is_optional<typename decorators::body_result_t<Body>::value_type>::value
         asio::awaitable<decorators::body_result_t<Body>>
         cacheable(Cache& cache, Key key, Body body, CacheableOptions options = {}) {
   using namespace decorators;
-  using R = body_result_t<Body>;
-  using E = typename R::error_type;
-  using V = typename R::value_type::value_type;
-
-  if constexpr (CoalescingCache<Cache, Key, V>) {
-    // The load owns the body, so it can run on after this call gave up (timeout): a copy when Body
-    // is copyable (a hit then allocates nothing here), else one shared instance. Named lambdas,
-    // not temporaries in the co_await expression (GCC 12 coroutine temporaries).
-    const ReadOptions read{.allow_stale = options.allow_stale};
-    CacheResult<std::optional<V>> got;
-    std::shared_ptr<Body> shared;
-    if constexpr (std::copy_constructible<Body>) {
-      auto load = [copy = body]() mutable { return run_body_as_load<V>(copy); };
-      got = co_await cache.get_or_load(key, std::move(load), read, options.cache_none);
-    } else {
-      shared = std::make_shared<Body>(std::move(body));
-      auto load = [shared]() { return run_body_as_load<V>(*shared); };
-      got = co_await cache.get_or_load(key, std::move(load), read, options.cache_none);
-    }
-    if (got) co_return R(std::move(*got));
-    if (const E* own = got.error().template cause<E>()) co_return R(std::unexpect, *own);
-    const ErrorKind kind = got.error().kind();
-    if (kind == ErrorKind::Loader || kind == ErrorKind::Timeout) {
-      co_return cache_failure<R>(got.error());  // this call's body timed out, or another caller's run failed
-    }
-    if (report_cache_error("cacheable", "get", options.on_cache_error, got.error())) {
-      co_return cache_failure<R>(got.error());
-    }
-    co_return co_await run_and_store(cache, key, shared ? *shared : body, options);
+  using V = typename body_result_t<Body>::value_type::value_type;
+  using Finish = CacheableFinish<Cache, Key, Body>;
+  if constexpr (FinishingCache<Cache, Key, V, Finish>) {
+    Finish finish(cache, key, std::move(body), options);
+    auto load = finish.load();
+    return cache.get_or_load(std::move(key), std::move(load), ReadOptions{.allow_stale = options.allow_stale},
+                             options.cache_none, std::move(finish));
+  } else if constexpr (CoalescingCache<Cache, Key, V>) {
+    return cacheable_coalescing(cache, std::move(key), std::move(body), options);
   } else {
-    auto got = co_await cache.get(key, ReadOptions{.allow_stale = options.allow_stale, .disable_load = true});
-    if (got && got->has_value()) co_return R(std::move(*got));
-    if (!got && report_cache_error("cacheable", "get", options.on_cache_error, got.error())) {
-      co_return cache_failure<R>(got.error());
-    }
-    if constexpr (HashableKey<Key>) {
-      static SiteFlights<Key, R> flights;
-      auto [flight, leader] = flights.join_or_lead(std::addressof(cache), key);
-      if (!leader) co_return co_await flight->wait();
-      FlightLeader<Key, R> lead(flights, std::addressof(cache), key, flight);
-      R out = co_await run_and_store(cache, key, body, options);
-      lead.complete(out);
-      co_return out;
-    } else {
-      co_return co_await run_and_store(cache, key, body, options);
-    }
+    return cacheable_plain(cache, std::move(key), std::move(body), options);
   }
 }
 

@@ -3,7 +3,7 @@
 //
 //   asio::awaitable<std::expected<std::unordered_map<std::uint64_t, std::optional<User>>, AppError>>
 //   find_many(std::vector<std::uint64_t> ids) {
-//     co_return co_await cacheable_batch(cache_, ids, [this](std::vector<std::uint64_t> misses) {
+//     return cacheable_batch(cache_, ids, [this](std::vector<std::uint64_t> misses) {
 //       return repo_.find_many(std::move(misses));
 //     });
 //   }
@@ -27,10 +27,12 @@
 //   asio::awaitable<std::expected<std::unordered_map<K, std::optional<V>>, E>>.
 #pragma once
 
+#include <concepts>
 #include <initializer_list>
 #include <memory>
 #include <optional>
 #include <ranges>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -47,20 +49,41 @@ namespace decorators {
 template <class K, class Body>
 using batch_result_t = body_result_t<Body, std::vector<K>>;
 
-// The body as an mload (see run_body_as_load in cacheable.hpp): only the requested misses are
-// reported, left-out ones as nullopt.
+// The body as an mload (see run_body_as_load in cacheable.hpp): an entry for exactly the
+// requested misses, nullopt for those the body left out (so any cache stores them as "not
+// found"), without keys the body was not asked for.
+// REQUIRES: `misses` are distinct (mget_or_load passes each key once); `body` outlives the
+// returned coroutine (the load owns it).
 template <class K, class V, class Body>
-asio::awaitable<CacheResult<std::unordered_map<K, std::optional<V>>>> run_body_as_mload(std::shared_ptr<Body> body,
+asio::awaitable<CacheResult<std::unordered_map<K, std::optional<V>>>> run_body_as_mload(Body& body,
                                                                                         std::vector<K> misses) {
-  auto out = co_await (*body)(misses);
+  using Loaded = std::unordered_map<K, std::optional<V>>;
+  auto out = co_await body(misses);
   if (!out)
     co_return fail(CacheError::loader("business function returned an error").with_cause(std::move(out.error())));
-  std::unordered_map<K, std::optional<V>> loaded;
+  if constexpr (std::is_same_v<std::remove_cvref_t<decltype(*out)>, Loaded>) {
+    std::size_t answered = 0;
+    for (const auto& key : misses) answered += out->contains(key) ? 1 : 0;
+    // The common case, the body answered exactly what it was asked: its map is the result as is.
+    if (answered == misses.size() && out->size() == misses.size()) co_return std::move(*out);
+  }
+  Loaded loaded;
   for (auto& key : misses) {
     auto it = out->find(key);
     loaded.emplace(key, it == out->end() ? std::optional<V>{} : std::move(it->second));
   }
   co_return loaded;
+}
+
+// The mload for mget_or_load: it owns a copy of the body (the load can outlive the call), or
+// shares `shared` when Body cannot be copied.
+template <class K, class V, class Body>
+auto batch_body_load(const Body& body, const std::shared_ptr<Body>& shared) {
+  if constexpr (std::copy_constructible<Body>) {
+    return [copy = body](const std::vector<K>& misses) mutable { return run_body_as_mload<K, V>(copy, misses); };
+  } else {
+    return [shared](const std::vector<K>& misses) { return run_body_as_mload<K, V>(*shared, misses); };
+  }
 }
 
 // Runs the body with `misses`, merges into `result`, writes with one mset.
@@ -99,14 +122,19 @@ asio::awaitable<batch_result_t<K, Body>> cacheable_batch_impl(Cache& cache, std:
   const ReadOptions read{.allow_stale = options.allow_stale, .disable_load = true};
 
   if constexpr (BatchCoalescingCache<Cache, K, V>) {
-    auto shared = std::make_shared<Body>(std::move(body));  // the load may outlive this call (timeout)
+    std::shared_ptr<Body> shared;  // only for a Body that cannot be copied
+    if constexpr (!std::copy_constructible<Body>) shared = std::make_shared<Body>(std::move(body));
+    Body& owned_body = shared ? *shared : body;
     // A named mload, not a temporary in the co_await expression (GCC 12 coroutine temporaries).
-    auto mload = [shared](const std::vector<K>& misses) { return run_body_as_mload<K, V, Body>(shared, misses); };
+    auto mload = batch_body_load<K, V>(owned_body, shared);
     auto got = co_await cache.mget_or_load(keys, std::move(mload), ReadOptions{.allow_stale = options.allow_stale},
                                            options.cache_none);
     if (got) {
       Map result = std::move(*got);
-      for (auto& key : keys) result.try_emplace(key);
+      // mget_or_load answers every distinct key; filling in is only for a cache that does not.
+      if (result.size() != keys.size()) {
+        for (auto& key : keys) result.try_emplace(key);
+      }
       co_return result;
     }
     if (const E* own = got.error().template cause<E>()) co_return R(std::unexpect, *own);
@@ -115,7 +143,7 @@ asio::awaitable<batch_result_t<K, Body>> cacheable_batch_impl(Cache& cache, std:
     if (report_cache_error("cacheable_batch", "mget", options.on_cache_error, got.error())) {
       co_return cache_failure<R>(got.error());
     }
-    co_return co_await load_misses(cache, std::move(keys), *shared, Map{}, options);
+    co_return co_await load_misses(cache, std::move(keys), owned_body, Map{}, options);
   } else {
     auto got = co_await cache.mget(keys, read);
     Map result;

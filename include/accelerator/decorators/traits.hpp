@@ -17,7 +17,9 @@
 //       mload: (const std::vector<K>& misses) -> awaitable<CacheResult<std::unordered_map<K, std::optional<V>>>>
 // which behave exactly like get/mget with `load` as the loader of that call: a cached null is a
 // hit, concurrent callers of a key share one load (singleflight), results are written back. When
-// a cache offers them, cacheable / cacheable_batch go through them (CoalescingCache below).
+// a cache offers them, cacheable / cacheable_batch go through them (CoalescingCache below), and
+// through get_or_load(key, load, options, store_null, finish) when it has that too
+// (FinishingCache), which saves cacheable a coroutine frame per call.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -27,6 +29,7 @@
 #include <optional>
 #include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "accelerator/config.hpp"
@@ -58,7 +61,7 @@ using body_result_t = typename awaitable_value<std::invoke_result_t<Body&, Args.
 // A body whose result is std::expected<T, E> with E constructible from CacheError.
 template <class Body, class... Args>
 concept DecoratedBody = std::invocable<Body&, Args...> && is_expected<body_result_t<Body, Args...>>::value &&
-                        std::constructible_from<typename body_result_t<Body, Args...>::error_type, CacheError>;
+    std::constructible_from<typename body_result_t<Body, Args...>::error_type, CacheError>;
 
 template <class R>
 std::unexpected<typename R::error_type> cache_failure(const CacheError& error) {
@@ -69,18 +72,28 @@ std::unexpected<typename R::error_type> cache_failure(const CacheError& error) {
 template <class V>
 using LoadFn = std::function<asio::awaitable<CacheResult<std::optional<V>>>()>;
 template <class K, class V>
-using MLoadFn = std::function<asio::awaitable<CacheResult<std::unordered_map<K, std::optional<V>>>>(const std::vector<K>&)>;
+using MLoadFn =
+    std::function<asio::awaitable<CacheResult<std::unordered_map<K, std::optional<V>>>>(const std::vector<K>&)>;
 
 template <class C, class K, class V>
 concept CoalescingCache = requires(C& c, const K& key, LoadFn<V> load, ReadOptions options) {
   { c.get_or_load(key, load, options, true) } -> std::same_as<asio::awaitable<CacheResult<std::optional<V>>>>;
 };
 
+// get_or_load with a fifth argument, `finish`, that turns the outcome into the caller's result
+// inside the cache's own coroutine frame (LevelCache::get_or_load documents the protocol).
+template <class C, class K, class V, class Finish>
+concept FinishingCache = requires(C& c, const K& key, LoadFn<V> load, ReadOptions options, Finish finish) {
+  {
+    c.get_or_load(key, load, options, true, std::move(finish))
+    } -> std::same_as<asio::awaitable<typename Finish::result_type>>;
+};
+
 template <class C, class K, class V>
 concept BatchCoalescingCache = requires(C& c, std::vector<K> keys, MLoadFn<K, V> load, ReadOptions options) {
   {
     c.mget_or_load(keys, load, options, true)
-  } -> std::same_as<asio::awaitable<CacheResult<std::unordered_map<K, std::optional<V>>>>>;
+    } -> std::same_as<asio::awaitable<CacheResult<std::unordered_map<K, std::optional<V>>>>>;
 };
 
 // The key type a batch decorator uses: the cache's key_type when it names one, else the element
@@ -90,7 +103,7 @@ struct cache_key {
   using type = Fallback;
 };
 template <class Cache, class Fallback>
-  requires requires { typename Cache::key_type; }
+requires requires { typename Cache::key_type; }
 struct cache_key<Cache, Fallback> {
   using type = typename Cache::key_type;
 };
