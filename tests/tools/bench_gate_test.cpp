@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -146,6 +147,21 @@ TEST(BenchGate, MacroOverheadPairsManualAndMacro) {
   ASSERT_EQ(pairs.size(), 1u);
   EXPECT_EQ(pairs[0].first, "single_key/hit");
   EXPECT_NEAR(pairs[0].second, 0.03, 1e-12);
+}
+
+// The hand-written get_or_load case pairs with the same macro case, under its own name.
+TEST(BenchGate, MacroOverheadAlsoPairsTheHandWrittenGetOrLoad) {
+  Cases cases;
+  cases["batch/hit_manual/32"] = summarize({200});
+  cases["batch/hit_manual_load/32"] = summarize({100});
+  cases["batch/hit_macro/32"] = summarize({102});
+  auto pairs = macro_overhead(cases);
+  std::sort(pairs.begin(), pairs.end());
+  ASSERT_EQ(pairs.size(), 2u);
+  EXPECT_EQ(pairs[0].first, "batch/hit/32");
+  EXPECT_NEAR(pairs[0].second, -0.49, 1e-12);
+  EXPECT_EQ(pairs[1].first, "batch/hit/32 vs get_or_load");
+  EXPECT_NEAR(pairs[1].second, 0.02, 1e-12);
 }
 
 TEST_F(GateFiles, ExportWritesMediansAndFingerprint) {

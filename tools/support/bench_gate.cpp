@@ -7,6 +7,7 @@
 #include <fstream>
 #include <numeric>
 #include <sstream>
+#include <string_view>
 
 namespace accelerator::tools {
 
@@ -250,15 +251,20 @@ std::string render(const Comparison& c, double threshold) {
 
 std::vector<std::pair<std::string, double>> macro_overhead(const Cases& cases) {
   std::vector<std::pair<std::string, double>> out;
+  constexpr std::string_view kManual = "_manual", kLoad = "_load";
   for (const auto& [id, manual] : cases) {
-    const auto at = id.find("_manual");
+    const auto at = id.find(kManual);
     if (at == std::string::npos) continue;
+    // "<case>_manual_load<rest>" is the hand-written get_or_load, "<case>_manual<rest>" get + set.
+    const bool load = id.compare(at + kManual.size(), kLoad.size(), kLoad) == 0;
+    const std::size_t length = kManual.size() + (load ? kLoad.size() : 0);
     std::string macro_id = id;
-    macro_id.replace(at, 7, "_macro");
+    macro_id.replace(at, length, "_macro");
     auto it = cases.find(macro_id);
     if (it == cases.end() || !valid_time(manual.median_ns) || !valid_time(it->second.median_ns)) continue;
     std::string pair = id;
-    pair.erase(at, 7);
+    pair.erase(at, length);
+    if (load) pair += " vs get_or_load";
     out.emplace_back(pair, it->second.median_ns / manual.median_ns - 1);
   }
   return out;

@@ -105,8 +105,10 @@ Comparison compare(const Baseline& baseline, const Cases& current, double thresh
 // A fixed-width table of the comparison and a one-line verdict.
 std::string render(const Comparison& comparison, double threshold);
 
-// Decorator overhead: for every "<x>_manual<y>" with a matching "<x>_macro<y>", the pair name
-// ("<x><y>") and macro / manual - 1 of the medians.
+// Decorator overhead: for every "<x>_manual<y>" (get + set by hand) with a matching
+// "<x>_macro<y>", the pair name ("<x><y>") and macro / manual - 1 of the medians; for every
+// "<x>_manual_load<y>" (get_or_load by hand) the same against "<x>_macro<y>", named
+// "<x><y> vs get_or_load".
 std::vector<std::pair<std::string, double>> macro_overhead(const Cases& cases);
 
 }  // namespace accelerator::tools
