@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "accelerator/config.hpp"
@@ -110,7 +111,9 @@ class LoadThroughFakeCache : public FakeCache<K, V> {
     if (this->fail_mget) co_return fail(CacheError::backend("mock mget failed"));
     Map out;
     std::vector<K> misses;
+    std::unordered_set<K> seen;  // like LevelCache: one entry per distinct key, each miss loaded once
     for (auto& key : keys) {
+      if (!seen.insert(key).second) continue;
       if (auto it = this->store.find(key); it != this->store.end()) {
         out.insert_or_assign(key, it->second);
       } else {

@@ -111,6 +111,19 @@ asio::awaitable<batch_result_t<K, Body>> load_misses(Cache& cache, std::vector<K
   co_return result;
 }
 
+// The keys as cacheable_batch_impl takes them. mget_or_load keeps one entry per distinct key
+// and hands each miss to the body once (traits.hpp), so only the plain mget path deduplicates
+// here: a LevelCache would otherwise do that work twice.
+template <class Cache, class K, class Body, class Range>
+std::vector<K> batch_keys(const Range& keys) {
+  using V = typename batch_result_t<K, Body>::value_type::mapped_type::value_type;
+  if constexpr (BatchCoalescingCache<Cache, K, V>) {
+    return std::vector<K>(std::ranges::begin(keys), std::ranges::end(keys));
+  } else {
+    return dedupe<K>(keys);
+  }
+}
+
 template <class Cache, class K, class Body>
 asio::awaitable<batch_result_t<K, Body>> cacheable_batch_impl(Cache& cache, std::vector<K> keys, Body body,
                                                               CacheableBatchOptions options) {
@@ -131,7 +144,8 @@ asio::awaitable<batch_result_t<K, Body>> cacheable_batch_impl(Cache& cache, std:
                                            options.cache_none);
     if (got) {
       Map result = std::move(*got);
-      // mget_or_load answers every distinct key; filling in is only for a cache that does not.
+      // mget_or_load answers every distinct key, so this fills in only when `keys` repeats one
+      // (or for a cache that does not keep to that).
       if (result.size() != keys.size()) {
         for (auto& key : keys) result.try_emplace(key);
       }
@@ -175,13 +189,15 @@ template <class Cache, std::ranges::input_range Keys, class Body,
 requires decorators::DecoratedBody<Body, std::vector<K>> asio::awaitable<decorators::batch_result_t<K, Body>>
 cacheable_batch(Cache& cache, const Keys& keys, Body body, CacheableBatchOptions options = {}) {
   // Deduplicated before the first suspension: `keys` need not outlive the call's first step.
-  return decorators::cacheable_batch_impl(cache, decorators::dedupe<K>(keys), std::move(body), options);
+  return decorators::cacheable_batch_impl(cache, decorators::batch_keys<Cache, K, Body>(keys), std::move(body),
+                                          options);
 }
 
 template <class Cache, class Key, class Body, class K = typename decorators::cache_key<Cache, Key>::type>
 requires decorators::DecoratedBody<Body, std::vector<K>> asio::awaitable<decorators::batch_result_t<K, Body>>
 cacheable_batch(Cache& cache, std::initializer_list<Key> keys, Body body, CacheableBatchOptions options = {}) {
-  return decorators::cacheable_batch_impl(cache, decorators::dedupe<K>(keys), std::move(body), options);
+  return decorators::cacheable_batch_impl(cache, decorators::batch_keys<Cache, K, Body>(keys), std::move(body),
+                                          options);
 }
 
 }  // namespace accelerator

@@ -16,7 +16,8 @@
 //   mget_or_load(std::vector<K>, mload, ReadOptions, bool store_null)
 //       mload: (const std::vector<K>& misses) -> awaitable<CacheResult<std::unordered_map<K, std::optional<V>>>>
 // which behave exactly like get/mget with `load` as the loader of that call: a cached null is a
-// hit, concurrent callers of a key share one load (singleflight), results are written back. When
+// hit, concurrent callers of a key share one load (singleflight), results are written back;
+// mget_or_load returns one entry per distinct key and passes each missing key to mload once. When
 // a cache offers them, cacheable / cacheable_batch go through them (CoalescingCache below), and
 // through get_or_load(key, load, options, store_null, finish) when it has that too
 // (FinishingCache), which saves cacheable a coroutine frame per call.
