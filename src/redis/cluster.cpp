@@ -75,63 +75,28 @@ asio::awaitable<std::vector<CacheResult<RespValue>>> gather(std::vector<Send> se
 
 }  // namespace
 
-struct ClusterClient::Node {
-  std::string address;
-  std::shared_ptr<const ConnectionConfig> config;
-  std::vector<std::shared_ptr<Connection>> pool;
-  std::atomic<std::size_t> next{0};
-  GuardedBreaker breaker;
-
-  Node(std::string a, std::shared_ptr<const ConnectionConfig> c, const RedisOptions& o)
-      : address(std::move(a)), config(std::move(c)), breaker(o.breaker_failure_threshold, o.breaker_cooldown) {}
-
-  std::shared_ptr<Connection> pick() {
-    const std::size_t start = next.fetch_add(1, std::memory_order_relaxed);
-    for (std::size_t i = 0; i < pool.size(); ++i) {
-      const auto& c = pool[(start + i) % pool.size()];
-      if (c->ready()) return c;
-    }
-    return pool[start % pool.size()];
-  }
-  bool ready() const {
-    for (const auto& c : pool) {
-      if (c->ready()) return true;
-    }
-    return false;
-  }
-  bool admit() { return breaker.allow(); }
-  bool open() const { return breaker.state() == CircuitBreaker::State::Open; }
-  void record(bool ok) {
-    if (ok) {
-      breaker.on_success();
-    } else {
-      breaker.on_failure();
-    }
-  }
-  std::string_view circuit() const { return CircuitBreaker::name(breaker.state()); }
-};
-
 struct ClusterClient::Topology {
   SlotMap map;
   std::vector<std::shared_ptr<Node>> nodes;  // aligned with map.nodes()
 };
 
 ClusterClient::ClusterClient(const asio::any_io_executor& executor, std::vector<RedisEndpoint> seeds,
-                             RedisOptions options, std::shared_ptr<HealthState> health)
+                             RedisOptions options, std::shared_ptr<HealthState> health, std::string key_prefix)
     : executor_(executor),
       strand_(asio::make_strand(executor)),
       seeds_(std::move(seeds)),
       options_(std::move(options)),
       health_(std::move(health)),
+      key_prefix_(std::move(key_prefix)),
       refresh_timer_(strand_) {}
 
 ClusterClient::~ClusterClient() = default;
 
 std::shared_ptr<ClusterClient> ClusterClient::start(const asio::any_io_executor& executor,
                                                     std::vector<RedisEndpoint> seeds, RedisOptions options,
-                                                    std::shared_ptr<HealthState> health) {
+                                                    std::shared_ptr<HealthState> health, std::string key_prefix) {
   std::shared_ptr<ClusterClient> client(
-      new ClusterClient(executor, std::move(seeds), std::move(options), std::move(health)));
+      new ClusterClient(executor, std::move(seeds), std::move(options), std::move(health), std::move(key_prefix)));
   auto topology = std::make_shared<Topology>();
   for (const auto& seed : client->seeds_) {
     auto node = client->node_at(seed.host, seed.port);
@@ -164,6 +129,21 @@ std::shared_ptr<ClusterClient::Node> ClusterClient::node_for(std::optional<std::
   return candidates.empty() ? nullptr : candidates.front();
 }
 
+ClusterClient::Node* ClusterClient::owner_of(std::uint16_t slot) const {
+  {
+    std::lock_guard lock(mutex_);
+    const auto owner = topology_->map.owner(slot);
+    if (owner != SlotMap::kNoNode && owner < topology_->nodes.size()) return topology_->nodes[owner].get();
+  }
+  // Every node of a map is in nodes_, which never drops one: the pointer outlives this call.
+  return node_for(slot).get();
+}
+
+CacheError ClusterClient::refusal(const Node* node, std::string_view what) {
+  if (node == nullptr) return CacheError::backend("redis " + std::string(what) + " failed: no cluster node");
+  return CacheError::backend("redis " + std::string(what) + " skipped: circuit open (" + node->address + ")");
+}
+
 std::shared_ptr<ClusterClient::Node> ClusterClient::node_at(const std::string& host, std::uint16_t port) {
   const std::string address = node_address(host, port);
   {
@@ -178,7 +158,7 @@ std::shared_ptr<ClusterClient::Node> ClusterClient::node_at(const std::string& h
     health_->set_error("cluster node " + address + ": " + config.error().message());
     return nullptr;
   }
-  auto node = std::make_shared<Node>(address, std::move(*config), options_);
+  auto node = std::make_shared<Node>(this, address, std::move(*config), options_);
   std::lock_guard lock(mutex_);
   if (auto it = nodes_.find(address); it != nodes_.end()) return it->second;  // lost a race
   if (stopped_) return nullptr;
@@ -211,16 +191,52 @@ asio::awaitable<void> ClusterClient::pause(std::chrono::milliseconds d) {
   co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
+ClusterClient::Next ClusterClient::next_step(const Node& node, const RespValue& reply, std::uint32_t attempt,
+                                             bool asked) {
+  if (!reply.is_error() || attempt >= options_.cluster_max_redirects) return {};
+  if (auto redirect = parse_redirect(reply.str)) {
+    const std::string host = redirect->host.empty() ? node.config->endpoint.host : redirect->host;
+    auto target = node_at(host, redirect->port);
+    if (!target) return {};
+    if (redirect->kind == Redirect::Kind::Moved) {
+      on_moved(redirect->slot, target);
+      return Next{Next::Kind::Retry, nullptr};
+    }
+    // ASK is followed once; a second ASK goes back to the map.
+    return Next{Next::Kind::Retry, asked ? nullptr : std::move(target)};
+  }
+  if (is_transient_cluster_error(reply.str)) return Next{Next::Kind::Pause, nullptr};
+  return {};
+}
+
+void ClusterClient::resume_get(const std::string& key, Next next, Completion done) {
+  std::string bytes;
+  append_command(bytes, key_prefix_, {"GET", key});
+  const std::uint16_t slot = key_slot(key_prefix_, key);
+  asio::co_spawn(
+      executor_,
+      [self = shared_from_this(), slot, bytes = std::move(bytes), next = std::move(next)]() mutable {
+        return self->exec_from(slot, std::move(bytes), "GET", 1, std::move(next));
+      },
+      [done = std::move(done)](std::exception_ptr e, CacheResult<RespValue> r) mutable {
+        if (e) r = fail(CacheError::backend("redis GET failed: internal error"));
+        done(std::move(r));
+      });
+}
+
 asio::awaitable<CacheResult<RespValue>> ClusterClient::exec(std::optional<std::uint16_t> slot, std::string bytes,
                                                             std::string_view what) {
-  std::shared_ptr<Node> ask;
-  for (std::uint32_t attempt = 0;; ++attempt) {
+  return exec_from(slot, std::move(bytes), what, 0, Next{});
+}
+
+asio::awaitable<CacheResult<RespValue>> ClusterClient::exec_from(std::optional<std::uint16_t> slot, std::string bytes,
+                                                                 std::string_view what, std::uint32_t attempt,
+                                                                 Next previous) {
+  if (previous.kind == Next::Kind::Pause) co_await pause(std::chrono::milliseconds(10 * attempt));
+  std::shared_ptr<Node> ask = std::move(previous.ask);
+  for (;; ++attempt) {
     auto node = ask ? ask : node_for(slot);
-    if (!node) co_return fail(CacheError::backend("redis " + std::string(what) + " failed: no cluster node"));
-    if (!node->admit()) {
-      co_return fail(
-          CacheError::backend("redis " + std::string(what) + " skipped: circuit open (" + node->address + ")"));
-    }
+    if (!node || !node->admit()) co_return fail(refusal(node.get(), what));
     std::string out;
     std::size_t commands = 1;
     if (ask) {
@@ -247,23 +263,10 @@ asio::awaitable<CacheResult<RespValue>> ClusterClient::exec(std::optional<std::u
     } else {
       reply = std::move(*r);
     }
-    if (!reply.is_error() || attempt >= options_.cluster_max_redirects) co_return reply;
-    if (auto redirect = parse_redirect(reply.str)) {
-      const std::string host = redirect->host.empty() ? node->config->endpoint.host : redirect->host;
-      auto target = node_at(host, redirect->port);
-      if (!target) co_return reply;
-      if (redirect->kind == Redirect::Kind::Moved) {
-        on_moved(redirect->slot, target);
-      } else if (!asked) {
-        ask = std::move(target);  // ASK is followed once; a second ASK goes back to the map
-      }
-      continue;
-    }
-    if (is_transient_cluster_error(reply.str)) {
-      co_await pause(std::chrono::milliseconds(10 * (attempt + 1)));
-      continue;
-    }
-    co_return reply;
+    Next next = next_step(*node, reply, attempt, asked);
+    if (next.kind == Next::Kind::Done) co_return reply;
+    if (next.kind == Next::Kind::Pause) co_await pause(std::chrono::milliseconds(10 * (attempt + 1)));
+    ask = std::move(next.ask);
   }
 }
 

@@ -22,6 +22,7 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <atomic>
@@ -34,6 +35,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "accelerator/remote/detail/circuit_breaker.hpp"
@@ -50,16 +52,102 @@ struct ClusterCommand {
 
 class ClusterClient final : public CommandRouter, public std::enable_shared_from_this<ClusterClient> {
  public:
-  struct Node;
+  // One master: its pool (fixed once the node is published in nodes_) and its breaker. Nodes are
+  // never removed from nodes_, so a Node* stays valid as long as its client.
+  struct Node {
+    ClusterClient* client;
+    std::string address;
+    std::shared_ptr<const ConnectionConfig> config;
+    std::vector<std::shared_ptr<Connection>> pool;
+    std::atomic<std::size_t> next{0};
+    GuardedBreaker breaker;
 
+    Node(ClusterClient* owner, std::string a, std::shared_ptr<const ConnectionConfig> c, const RedisOptions& o)
+        : client(owner),
+          address(std::move(a)),
+          config(std::move(c)),
+          breaker(o.breaker_failure_threshold, o.breaker_cooldown) {}
+
+    // Prefers a connection that is up. The reference stays valid while the node lives.
+    const std::shared_ptr<Connection>& pick() { return pick_ready(pool, next); }
+    bool ready() const {
+      for (const auto& c : pool) {
+        if (c->ready()) return true;
+      }
+      return false;
+    }
+    bool admit() { return breaker.allow(); }
+    bool open() const { return breaker.state() == CircuitBreaker::State::Open; }
+    void record(bool ok) {
+      if (ok) {
+        breaker.on_success();
+      } else {
+        breaker.on_failure();
+      }
+    }
+    std::string_view circuit() const { return CircuitBreaker::name(breaker.state()); }
+  };
+
+  // How a single-key command goes on after an attempt's reply.
+  struct Next {
+    enum class Kind { Done, Retry, Pause };
+    Kind kind = Kind::Done;
+    std::shared_ptr<Node> ask;  // Retry: the next attempt goes there, preceded by ASKING
+  };
+
+  // `key_prefix` is written in front of every key (RedisBackend's "<prefix>:"), used when a GET
+  // must be encoded again for a retry.
   static std::shared_ptr<ClusterClient> start(const asio::any_io_executor& executor, std::vector<RedisEndpoint> seeds,
-                                              RedisOptions options, std::shared_ptr<HealthState> health);
+                                              RedisOptions options, std::shared_ptr<HealthState> health,
+                                              std::string key_prefix = {});
   ~ClusterClient() override;
 
   // One command; `slot` empty for keyless commands (any node). Redis error replies other than
   // redirections are returned as replies.
   asio::awaitable<CacheResult<RespValue>> exec(std::optional<std::uint16_t> slot, std::string bytes,
                                                std::string_view what);
+
+  // GET of the caller's `key` (`bytes`: the encoded command, prefix included; `slot`: the slot of
+  // prefix + key), finished by `Finish{}(reply)`. While the slot's owner answers this is an
+  // asynchronous operation of its own, not a coroutine: the map lookup, the node's breaker and one
+  // send. A redirection or a transient cluster error continues in exec()'s coroutine, and only
+  // then is `key` read again (to encode the retry): like every RemoteBackend argument it stays
+  // alive until the operation completes. The caller keeps the client alive until then too.
+  template <class Finish, class Token>
+  auto async_get(std::uint16_t slot, std::string bytes, const std::string& key, Token&& token) {
+    using Result = std::invoke_result_t<Finish, CacheResult<RespValue>&&>;
+    return asio::async_initiate<Token, void(Result)>(
+        [this](auto handler, std::uint16_t s, std::string b, const std::string* k) {
+          Node* node = owner_of(s);
+          if (node == nullptr || !node->admit()) {
+            auto ex = asio::get_associated_executor(handler, executor_);
+            asio::post(ex, [h = std::move(handler), e = refusal(node, "GET")]() mutable {
+              std::move(h)(Result(fail(std::move(e))));
+            });
+            return;
+          }
+          // Three words (node, key, handler): the completion fits Completion's local storage.
+          node->pick()->send(std::move(b), 1, "GET",
+                             [node, k, h = std::move(handler)](CacheResult<RespValue> r) mutable {
+                               node->record(r.has_value());
+                               if (!r) {
+                                 node->client->request_refresh();
+                               } else if (r->is_error()) {
+                                 Next next = node->client->next_step(*node, *r, 0, false);
+                                 if (next.kind != Next::Kind::Done) {
+                                   node->client->resume_get(
+                                       *k, std::move(next), [h = std::move(h)](CacheResult<RespValue> r2) mutable {
+                                         complete_on_executor(std::move(h), Finish{}(std::move(r2)));
+                                       });
+                                   return;
+                                 }
+                               }
+                               complete_on_executor(std::move(h), Finish{}(std::move(r)));
+                             });
+        },
+        token, slot, std::move(bytes), &key);
+  }
+
   // Many single-key commands, one round trip per node, replies in request order. A transport
   // error or an open circuit of any involved node fails the whole batch.
   asio::awaitable<CacheResult<std::vector<RespValue>>> exec_many(std::vector<ClusterCommand> commands,
@@ -82,10 +170,22 @@ class ClusterClient final : public CommandRouter, public std::enable_shared_from
  private:
   struct Topology;
   ClusterClient(const asio::any_io_executor& executor, std::vector<RedisEndpoint> seeds, RedisOptions options,
-                std::shared_ptr<HealthState> health);
+                std::shared_ptr<HealthState> health, std::string key_prefix);
 
   std::shared_ptr<const Topology> topology() const;
   std::shared_ptr<Node> node_for(std::optional<std::uint16_t> slot) const;
+  // node_for() without the shared_ptr copies: the owner of `slot` from the map (any live node
+  // when unknown), or null.
+  Node* owner_of(std::uint16_t slot) const;
+  // The error of a command that `node` did not admit (null: no node at all).
+  static CacheError refusal(const Node* node, std::string_view what);
+  // What the reply of attempt `attempt` at `node` asks for (MOVED updates the map here).
+  Next next_step(const Node& node, const RespValue& reply, std::uint32_t attempt, bool asked);
+  // Continues a GET of `key` whose first attempt ended with `next`, in exec_from()'s coroutine.
+  void resume_get(const std::string& key, Next next, Completion done);
+  // exec() from attempt `attempt`; `previous` is how attempt - 1 ended (Retry or Pause) when > 0.
+  asio::awaitable<CacheResult<RespValue>> exec_from(std::optional<std::uint16_t> slot, std::string bytes,
+                                                    std::string_view what, std::uint32_t attempt, Next previous);
   std::shared_ptr<Node> node_at(const std::string& host, std::uint16_t port);
   void on_moved(std::uint16_t slot, const std::shared_ptr<Node>& target);
   void request_refresh();
@@ -98,6 +198,7 @@ class ClusterClient final : public CommandRouter, public std::enable_shared_from
   std::vector<RedisEndpoint> seeds_;
   RedisOptions options_;
   std::shared_ptr<HealthState> health_;
+  std::string key_prefix_;
   asio::steady_timer refresh_timer_;
 
   mutable std::mutex mutex_;

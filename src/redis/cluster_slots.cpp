@@ -28,8 +28,9 @@ std::optional<std::uint16_t> parse_port(std::string_view s) {
 
 }  // namespace
 
-std::uint16_t crc16(std::string_view data) noexcept {
-  std::uint16_t crc = 0;
+std::uint16_t crc16(std::string_view data) noexcept { return crc16(0, data); }
+
+std::uint16_t crc16(std::uint16_t crc, std::string_view data) noexcept {
   for (unsigned char c : data) {
     crc = static_cast<std::uint16_t>((crc << 8) ^ kCrc16Table[((crc >> 8) ^ c) & 0xffu]);
   }
@@ -42,6 +43,27 @@ std::uint16_t key_slot(std::string_view key) noexcept {
     if (close != std::string_view::npos && close > open + 1) key = key.substr(open + 1, close - open - 1);
   }
   return static_cast<std::uint16_t>(crc16(key) & (kClusterSlots - 1));
+}
+
+std::uint16_t key_slot(std::string_view prefix, std::string_view key) noexcept {
+  auto slot = [](std::uint16_t crc) { return static_cast<std::uint16_t>(crc & (kClusterSlots - 1)); };
+  auto whole = [&] { return slot(crc16(crc16(prefix), key)); };
+  // The tag is between the first '{' of prefix + key and the first '}' after it; not empty.
+  if (const auto open = prefix.find('{'); open != std::string_view::npos) {
+    if (const auto close = prefix.find('}', open + 1); close != std::string_view::npos) {
+      return close > open + 1 ? slot(crc16(prefix.substr(open + 1, close - open - 1))) : whole();
+    }
+    const auto close = key.find('}');
+    if (close == std::string_view::npos) return whole();
+    const auto head = prefix.substr(open + 1);
+    if (head.empty() && close == 0) return whole();
+    return slot(crc16(crc16(head), key.substr(0, close)));
+  }
+  if (const auto open = key.find('{'); open != std::string_view::npos) {
+    const auto close = key.find('}', open + 1);
+    if (close != std::string_view::npos && close > open + 1) return slot(crc16(key.substr(open + 1, close - open - 1)));
+  }
+  return whole();
 }
 
 std::string node_address(std::string_view host, std::uint16_t port) {

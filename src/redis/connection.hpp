@@ -129,6 +129,18 @@ void complete_on_executor(Handler handler, Args&&... args) {
   asio::dispatch(ex, std::move(call));
 }
 
+// Round robin over a non-empty pool, skipping members that are not ready (plain round robin when
+// none is). `cursor` is the pool's shared round-robin counter.
+inline const std::shared_ptr<Connection>& pick_ready(const std::vector<std::shared_ptr<Connection>>& pool,
+                                                     std::atomic<std::size_t>& cursor) {
+  const std::size_t start = cursor.fetch_add(1, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < pool.size(); ++i) {
+    const auto& c = pool[(start + i) % pool.size()];
+    if (c->ready()) return c;
+  }
+  return pool[start % pool.size()];
+}
+
 class CommandRouter {
  public:
   virtual ~CommandRouter() = default;
@@ -145,14 +157,7 @@ class StandaloneRouter final : public CommandRouter {
   std::shared_ptr<Connection> route(std::string_view) override { return next(); }
   // Prefers a connection that is up, so one reconnecting member does not fail every n-th call.
   // The reference stays valid while the router lives (the pool is fixed).
-  const std::shared_ptr<Connection>& next() {
-    const std::size_t start = next_.fetch_add(1, std::memory_order_relaxed);
-    for (std::size_t i = 0; i < pool_.size(); ++i) {
-      const auto& c = pool_[(start + i) % pool_.size()];
-      if (c->ready()) return c;
-    }
-    return pool_[start % pool_.size()];
-  }
+  const std::shared_ptr<Connection>& next() { return pick_ready(pool_, next_); }
   bool connected() const noexcept override {
     for (const auto& c : pool_) {
       if (c->ready()) return true;

@@ -88,11 +88,11 @@ struct RedisBackend::Impl {
     return async_exec<AsIs>(std::move(bytes), commands, what, asio::use_awaitable);
   }
 
-  // A command on the caller's key `k`, written into `bytes` with the prefix in front. Only a
-  // cluster needs the prefixed key as a string of its own, for the slot.
+  // A command on the caller's key `k`, written into `bytes` with the prefix in front. A cluster
+  // hashes the slot over prefix + key without building that string.
   asio::awaitable<CacheResult<RespValue>> exec_key(std::string_view k, std::string bytes, std::string_view what) {
     if (!cluster) return exec(std::move(bytes), 1, what);
-    return cluster->exec(detail::key_slot(key(k)), std::move(bytes), what);
+    return cluster->exec(detail::key_slot(prefix, k), std::move(bytes), what);
   }
 
   // One single-key command (keyless when redis_key is empty), standalone or cluster.
@@ -183,7 +183,7 @@ CacheResult<RedisBackend> RedisBackend::create(const asio::any_io_executor& exec
   if (!config) return fail(config.error());
   auto impl = std::make_shared<Impl>(std::move(options), std::move(*config), executor);
   if (impl->options.cluster) {
-    impl->cluster = detail::ClusterClient::start(executor, std::move(seeds), impl->options, impl->health);
+    impl->cluster = detail::ClusterClient::start(executor, std::move(seeds), impl->options, impl->health, impl->prefix);
     impl->router = impl->cluster;
     return RedisBackend(std::move(impl));
   }
@@ -208,18 +208,17 @@ struct GetReply {
   }
 };
 
-asio::awaitable<CacheResult<std::optional<std::string>>> get_reply(asio::awaitable<CacheResult<RespValue>> exec) {
-  co_return GetReply{}(co_await std::move(exec));
-}
-
 }  // namespace
 
-// Not a coroutine: standalone, the awaitable is the operation itself (the hot path of every L2
-// read); a cluster GET goes through ClusterClient::exec's coroutine.
+// Not a coroutine: the awaitable is the operation itself (the hot path of every L2 read), in
+// cluster mode too while no redirection is involved (ClusterClient::async_get).
 asio::awaitable<CacheResult<std::optional<std::string>>> RedisBackend::get(const std::string& key) {
   std::string bytes;
   detail::append_command(bytes, impl_->prefix, {"GET", key});
-  if (impl_->cluster) return get_reply(impl_->exec_key(key, std::move(bytes), "GET"));
+  if (impl_->cluster) {
+    return impl_->cluster->async_get<GetReply>(detail::key_slot(impl_->prefix, key), std::move(bytes), key,
+                                               asio::use_awaitable);
+  }
   return impl_->async_exec<GetReply>(std::move(bytes), 1, "GET", asio::use_awaitable);
 }
 

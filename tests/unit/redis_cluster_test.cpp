@@ -38,6 +38,20 @@ TEST(RedisCluster, HashTagsFollowTheRedisRules) {
   EXPECT_EQ(detail::key_slot("foo{bar"), detail::crc16("foo{bar") % 16384);
 }
 
+TEST(RedisCluster, KeySlotOfPrefixAndKeyMatchesTheConcatenation) {
+  // Every split point, so a tag may open and close in the prefix, the key, or across both.
+  const std::vector<std::string> keys = {"",           "foo",         "app:user:1", "{user1000}.following",
+                                         "shop:{42}:", "foo{{bar}}z", "foo{}{bar}", "foo{bar",
+                                         "{}",         "a{b}c{d}",    "}{x}",       "pre{:}"};
+  for (const auto& whole : keys) {
+    for (std::size_t cut = 0; cut <= whole.size(); ++cut) {
+      const std::string_view w(whole);
+      EXPECT_EQ(detail::key_slot(w.substr(0, cut), w.substr(cut)), detail::key_slot(w)) << whole << " at " << cut;
+    }
+  }
+  EXPECT_EQ(detail::crc16(detail::crc16("1234"), "56789"), detail::crc16("123456789"));
+}
+
 RespValue integer(long long v) {
   RespValue r;
   r.type = RespValue::Type::Integer;

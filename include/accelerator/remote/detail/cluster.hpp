@@ -27,7 +27,12 @@ namespace accelerator::remote::detail {
 inline constexpr std::uint16_t kClusterSlots = 16384;
 
 std::uint16_t crc16(std::string_view data) noexcept;
+// Continues a CRC16 over more bytes: crc16(a + b) == crc16(crc16(a), b).
+std::uint16_t crc16(std::uint16_t crc, std::string_view data) noexcept;
 std::uint16_t key_slot(std::string_view key) noexcept;
+// key_slot(prefix + key) without building the concatenation (a hash tag may start in the prefix
+// and end in the key).
+std::uint16_t key_slot(std::string_view prefix, std::string_view key) noexcept;
 
 // "host:port" (IPv6 hosts in brackets), the form used as a node's identity.
 std::string node_address(std::string_view host, std::uint16_t port);
