@@ -45,7 +45,12 @@ asio::awaitable<std::vector<CacheResult<RespValue>>> gather(std::vector<Send> se
   auto state = std::make_shared<GatherState>();
   state->results.resize(sends.size());
   state->remaining = sends.size();
-  auto initiate = [state, &sends, what](auto handler) {
+  // The last reply may resume this coroutine on another thread, and free its frame, while the
+  // loop below still runs: the loop must touch nothing of the frame, so the sends are passed in
+  // by value and the captures copied to locals first.
+  auto initiate = [state, what](auto handler, std::vector<Send> batch) {
+    const std::shared_ptr<GatherState> shared = state;
+    const std::string_view name = what;
     {
       std::lock_guard lock(state->mutex);
       state->resume = [h = std::move(handler)]() mutable {
@@ -53,22 +58,23 @@ asio::awaitable<std::vector<CacheResult<RespValue>>> gather(std::vector<Send> se
         asio::post(ex, std::move(h));
       };
     }
-    for (std::size_t i = 0; i < sends.size(); ++i) {
-      auto done = [state, i](CacheResult<RespValue> r) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto done = [shared, i](CacheResult<RespValue> r) {
         std::move_only_function<void()> go;
         {
-          std::lock_guard lock(state->mutex);
-          state->results[i] = std::move(r);
-          if (--state->remaining == 0) go = std::move(state->resume);
+          std::lock_guard lock(shared->mutex);
+          shared->results[i] = std::move(r);
+          if (--shared->remaining == 0) go = std::move(shared->resume);
         }
         if (go) go();
       };
-      sends[i].connection->async_exec(std::move(sends[i].bytes), sends[i].commands, what, std::move(done));
+      batch[i].connection->async_exec(std::move(batch[i].bytes), batch[i].commands, name, std::move(done));
     }
   };
-  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(std::move(initiate), asio::use_awaitable);
+  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(std::move(initiate), asio::use_awaitable,
+                                                                        std::move(sends));
   std::vector<CacheResult<RespValue>> out;
-  out.reserve(sends.size());
+  out.reserve(state->results.size());
   for (auto& r : state->results) out.push_back(std::move(*r));
   co_return out;
 }
