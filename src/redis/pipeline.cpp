@@ -23,10 +23,11 @@ bool Pipeline::on_reply(RespValue reply) {
     reply.elements = std::move(partial_);
     partial_.clear();
   }
-  PipelineRequest done = std::move(front);
+  // Only the completion is needed: a written request's bytes were already released.
+  Completion done = std::move(front.done);
   queue_.pop_front();
   --written_;
-  done.done(std::move(reply));
+  done(std::move(reply));
   return true;
 }
 
@@ -53,14 +54,20 @@ void Pipeline::fail_written(const CacheError& error) {
     queue_.pop_front();
   }
   partial_.clear();
-  for (auto& r : failed) r.done(fail(CacheError::backend("redis " + std::string(r.what) + " failed: " + error.message())));
+  for (auto& r : failed)
+    r.done(fail(CacheError::backend("redis " + std::string(r.what) + " failed: " + error.message())));
 }
 
 void Pipeline::fail_all(const CacheError& error) {
   fail_written(error);
-  std::deque<PipelineRequest> failed;
-  failed.swap(queue_);
-  for (auto& r : failed) r.done(fail(CacheError::backend("redis " + std::string(r.what) + " failed: " + error.message())));
+  std::vector<PipelineRequest> failed;
+  failed.reserve(queue_.size());
+  while (!queue_.empty()) {
+    failed.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  for (auto& r : failed)
+    r.done(fail(CacheError::backend("redis " + std::string(r.what) + " failed: " + error.message())));
 }
 
 }  // namespace accelerator::remote::detail

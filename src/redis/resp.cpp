@@ -4,35 +4,55 @@
 #include <hiredis/hiredis.h>
 
 #include <charconv>
+#include <cstring>
 
 namespace accelerator::remote::detail {
 
 namespace {
 
-void append_length(std::string& out, char tag, std::size_t n) {
-  char buf[24];
-  buf[0] = tag;
-  auto [end, ec] = std::to_chars(buf + 1, buf + sizeof buf, n);
-  (void)ec;  // 23 digits hold any size_t
-  out.append(buf, end);
-  out.append("\r\n", 2);
+std::size_t digits(std::size_t n) noexcept {
+  std::size_t d = 1;
+  for (; n >= 10; n /= 10) ++d;
+  return d;
+}
+
+// Writes "<tag><n>\r\n" at `p` (digits(n) + 3 bytes) and returns the end.
+char* put_length(char* p, char tag, std::size_t n) noexcept {
+  *p++ = tag;
+  const std::size_t d = digits(n);
+  for (char* q = p + d; q != p; n /= 10) *--q = static_cast<char>('0' + n % 10);
+  p += d;
+  *p++ = '\r';
+  *p++ = '\n';
+  return p;
+}
+
+char* put(char* p, std::string_view s) noexcept {
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return p + s.size();
 }
 
 }  // namespace
 
 void append_command(std::string& out, std::span<const std::string_view> args) { append_command(out, {}, args); }
 
+// The exact size first, then one resize and plain stores: no capacity checks per piece.
 void append_command(std::string& out, std::string_view key_prefix, std::span<const std::string_view> args) {
-  std::size_t total = 16 + key_prefix.size();
-  for (auto a : args) total += a.size() + 16;
-  out.reserve(out.size() + total);
-  append_length(out, '*', args.size());
+  std::size_t total = digits(args.size()) + 3;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::size_t n = args[i].size() + (i == 1 ? key_prefix.size() : 0);
+    total += digits(n) + 3 + n + 2;
+  }
+  const std::size_t start = out.size();
+  out.resize(start + total);
+  char* p = put_length(out.data() + start, '*', args.size());
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view prefix = i == 1 ? key_prefix : std::string_view();
-    append_length(out, '$', prefix.size() + args[i].size());
-    out.append(prefix);
-    out.append(args[i]);
-    out.append("\r\n", 2);
+    p = put_length(p, '$', prefix.size() + args[i].size());
+    p = put(p, prefix);
+    p = put(p, args[i]);
+    *p++ = '\r';
+    *p++ = '\n';
   }
 }
 

@@ -107,6 +107,36 @@ TEST(RedisPipeline, QueuedRequestsLeaveInOneWriteAndRepliesMatchFifo) {
   EXPECT_EQ(rec.done[2].second->str, "r3");
 }
 
+// The queue is a ring that grows: requests must stay in order across wrap-around and growth
+// with some of them written, and fail_all must reach every one of them.
+TEST(RedisPipeline, OrderSurvivesWrapAroundAndGrowth) {
+  Pipeline p;
+  Recorder rec;
+  int next_id = 0;
+  int next_reply = 0;
+  std::string out;
+  for (int round = 0; round < 10; ++round) {
+    // Queue more than is answered, so the queue wraps and grows past its first capacity.
+    for (int i = 0; i < 7; ++i, ++next_id) p.push(rec.request(next_id, std::to_string(next_id)));
+    p.take_writes(out);
+    for (int i = 0; i < 4; ++i, ++next_reply) ASSERT_TRUE(p.on_reply(bulk("r" + std::to_string(next_reply))));
+  }
+  ASSERT_EQ(p.size(), 30u);
+  for (int i = 0; i < 5; ++i, ++next_id) p.push(rec.request(next_id, "x"));
+  p.fail_all(CacheError::backend("stop"));
+  EXPECT_EQ(p.size(), 0u);
+  ASSERT_EQ(rec.done.size(), static_cast<std::size_t>(next_id));
+  for (int i = 0; i < next_id; ++i) {
+    EXPECT_EQ(rec.done[static_cast<std::size_t>(i)].first, i);
+    const auto& r = rec.done[static_cast<std::size_t>(i)].second;
+    if (i < next_reply) {
+      EXPECT_EQ(r->str, "r" + std::to_string(i));
+    } else {
+      EXPECT_FALSE(r.has_value());
+    }
+  }
+}
+
 TEST(RedisPipeline, ExpiryFailsOldRequestsAndAsksForAResetOnlyWhenWritten) {
   Pipeline p;
   Recorder rec;
@@ -128,11 +158,11 @@ TEST(RedisPipeline, ExpiryFailsOldRequestsAndAsksForAResetOnlyWhenWritten) {
 TEST(RedisPipeline, CompletionMayPushReentrantly) {
   Pipeline p;
   int completed = 0;
-  p.push(PipelineRequest{"A", 1, "GET", detail::TimePoint::max(), [&](CacheResult<RespValue>) {
-                           ++completed;
-                           p.push(PipelineRequest{"B", 1, "GET", detail::TimePoint::max(),
-                                                  [&](CacheResult<RespValue>) { ++completed; }});
-                         }});
+  p.push(PipelineRequest{
+      "A", 1, "GET", detail::TimePoint::max(), [&](CacheResult<RespValue>) {
+        ++completed;
+        p.push(PipelineRequest{"B", 1, "GET", detail::TimePoint::max(), [&](CacheResult<RespValue>) { ++completed; }});
+      }});
   std::string out;
   p.take_writes(out);
   ASSERT_TRUE(p.on_reply(bulk("x")));
@@ -192,9 +222,9 @@ TEST(RedisUrl, ParsesEveryForm) {
 }
 
 TEST(RedisUrl, RejectsMalformedUrls) {
-  for (const char* bad : {"http://x", "redis://", "redis://host:0", "redis://host:70000", "redis://host:12ab",
-                          "redis://host/db", "redis://host/-1", "redis://user:@host", "redis://h?x=1",
-                          "redis://%zz:pw@host", "redis://[::1"}) {
+  for (const char* bad :
+       {"http://x", "redis://", "redis://host:0", "redis://host:70000", "redis://host:12ab", "redis://host/db",
+        "redis://host/-1", "redis://user:@host", "redis://h?x=1", "redis://%zz:pw@host", "redis://[::1"}) {
     auto r = parse_redis_url(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().kind(), ErrorKind::InvalidConfig);

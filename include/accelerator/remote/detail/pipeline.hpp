@@ -17,7 +17,6 @@
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -37,6 +36,42 @@ struct PipelineRequest {
   std::string_view what;     // for error texts, e.g. "GET" (static storage)
   TimePoint deadline{};
   Completion done;
+};
+
+// A FIFO of requests in one power-of-two array that only grows. std::deque allocates and frees a
+// block every few requests as the queue slides through memory; a connection's queue stays about
+// as long as its concurrency, so after warm-up this one never allocates.
+class RequestRing {
+ public:
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t size() const noexcept { return size_; }
+  PipelineRequest& operator[](std::size_t i) noexcept { return slots_[(head_ + i) & (slots_.size() - 1)]; }
+  const PipelineRequest& operator[](std::size_t i) const noexcept { return slots_[(head_ + i) & (slots_.size() - 1)]; }
+  PipelineRequest& front() noexcept { return slots_[head_]; }
+  const PipelineRequest& front() const noexcept { return slots_[head_]; }
+  void push_back(PipelineRequest&& request) {
+    if (size_ == slots_.size()) grow();
+    (*this)[size_] = std::move(request);
+    ++size_;
+  }
+  // The front slot is reset, so nothing it held (bytes, completion) outlives its request.
+  void pop_front() noexcept {
+    slots_[head_] = PipelineRequest{};
+    head_ = (head_ + 1) & (slots_.size() - 1);
+    --size_;
+  }
+
+ private:
+  void grow() {
+    std::vector<PipelineRequest> next(slots_.empty() ? 16 : 2 * slots_.size());
+    for (std::size_t i = 0; i < size_; ++i) next[i] = std::move((*this)[i]);
+    slots_ = std::move(next);
+    head_ = 0;
+  }
+
+  std::vector<PipelineRequest> slots_;  // size 0 or a power of two
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
 };
 
 class Pipeline {
@@ -69,7 +104,7 @@ class Pipeline {
   void fail_all(const CacheError& error);
 
  private:
-  std::deque<PipelineRequest> queue_;
+  RequestRing queue_;
   std::size_t written_ = 0;
   std::vector<RespValue> partial_;  // replies gathered so far for the front request
 };
