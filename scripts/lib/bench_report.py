@@ -351,7 +351,8 @@ def main():
         o.append("")
 
     reps = max((c["repetitions_seen"] for c in cases.values()), default=1)
-    o.append(f"## Cache path: hand-written vs decorators (cache_path_bench, median of {reps} repetition(s))\n")
+    o.append(f"## Cache path: hand-written vs decorators (cache_path_bench, median of {reps} repetition(s) "
+             "in random order)\n")
     if cases:
         o.append("| case | get_or_load by hand ns | macro (decorator) ns | decorator overhead "
                  "| get + set by hand ns | macro vs get + set |")
