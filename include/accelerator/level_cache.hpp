@@ -548,7 +548,9 @@ class LevelCache {
       } else {
         flight = std::make_shared<detail::Flight<LoadResult>>();
       }
-      if (leader) {
+      if (leader && settled_while_joining(ekey, flight)) {
+        if (span.recording()) span.set_attribute("coalesced", "true");
+      } else if (leader) {
         spawn_load(executor, key, ekey, flight, /*registered=*/config.penetration_protect, /*refresh=*/false, Span(),
                    std::move(call));
       } else {
@@ -558,6 +560,22 @@ class LevelCache {
       auto result = co_await flight->wait();
       span.set_result(result);
       co_return result;
+    }
+
+    // A caller that missed L1 and then became the leader of a new flight may have lost a race with
+    // the previous flight: it wrote L1 and unregistered itself between this caller's L1 miss and its
+    // join_or_lead. The previous leader writes L1 before release() and both take the flight table's
+    // mutex, so looking at L1 again now sees that value; the new flight is then completed with it
+    // (its joiners get it too) instead of loading the key a second time. Counted as coalesced.
+    // Without L1 (Remote mode) there is nothing cheap to look at and a second load may run.
+    bool settled_while_joining(const std::string& ekey, const FlightPtr& flight) {
+      if (!l1() || !config.penetration_protect) return false;
+      auto entry = local->get(ekey);
+      if (!entry || !entry->fresh_at(clock->now())) return false;
+      metrics.singleflight_coalesced.add();
+      flights.release(ekey, flight);
+      flight->complete(LoadResult(std::move(entry->value)));
+      return true;
     }
 
     // One refresh per key at a time: a key with any load running is left alone.
@@ -830,7 +848,9 @@ class LevelCache {
         } else {
           flight = std::make_shared<detail::Flight<LoadResult>>();
         }
-        if (leader) {
+        if (leader && settled_while_joining(ekeys[i], flight)) {
+          // the value arrived from a flight that finished after this call's L1 miss
+        } else if (leader) {
           lead_keys.push_back(unique[i]);
           lead_ekeys.push_back(ekeys[i]);
           lead_flights.push_back(flight);

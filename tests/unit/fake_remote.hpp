@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "accelerator/accelerator.hpp"
+#include "test_support.hpp"
 
 namespace accelerator::testing {
 
@@ -27,6 +28,9 @@ class FakeRemote {
     std::multimap<std::string, InvalidationHandlers> subscribers;
     std::atomic<bool> failing{false};
     std::atomic<int> gets{0}, mgets{0}, sets{0}, msets{0}, dels{0}, mdels{0}, publishes{0};
+    // When set, GET / MGET read the store at once but hold their reply until the gate opens: a
+    // reply that is slow on the wire and describes the store as it was when the command ran.
+    std::shared_ptr<Gate> reply_gate;
   };
 
   FakeRemote() : shared_(std::make_shared<Shared>()) {}
@@ -56,16 +60,20 @@ class FakeRemote {
   asio::awaitable<CacheResult<std::optional<std::string>>> get(const std::string& key) {
     ++shared_->gets;
     if (shared_->failing) co_return fail(CacheError::backend("redis GET failed: injected"));
-    co_return raw_bytes(key);
+    auto reply = raw_bytes(key);
+    if (auto gate = shared_->reply_gate) co_await gate->wait();
+    co_return reply;
   }
   asio::awaitable<CacheResult<std::vector<std::optional<std::string>>>> mget(const std::vector<std::string>& keys) {
     ++shared_->mgets;
     if (shared_->failing) co_return fail(CacheError::backend("redis MGET failed: injected"));
     std::vector<std::optional<std::string>> out;
     for (auto& key : keys) out.push_back(raw_bytes(key));
+    if (auto gate = shared_->reply_gate) co_await gate->wait();
     co_return out;
   }
-  asio::awaitable<CacheResult<void>> set(const std::string& key, const std::string& bytes, std::chrono::milliseconds ttl) {
+  asio::awaitable<CacheResult<void>> set(const std::string& key, const std::string& bytes,
+                                         std::chrono::milliseconds ttl) {
     ++shared_->sets;
     if (shared_->failing) co_return fail(CacheError::backend("redis SET failed: injected"));
     std::lock_guard lock(shared_->mutex);

@@ -105,18 +105,20 @@ TEST_F(RemoteCacheTest, RemoteTtlIncludesTheStaleGrace) {
 
 TEST_F(RemoteCacheTest, MgetReadsL1ThenOneMgetThenOneMload) {
   auto batch_calls = std::make_shared<std::atomic<int>>(0);
-  auto cache = builder()
-                   .mloader_fn(loader(),
-                               [batch_calls](const std::vector<Key>& ids) -> asio::awaitable<CacheResult<LoadedMap<Key, std::string>>> {
-                                 ++*batch_calls;
-                                 LoadedMap<Key, std::string> out;
-                                 for (auto id : ids) {
-                                   if (id == 2) out.emplace(id, "loaded-2");
-                                 }
-                                 co_return out;
-                               })
-                   .build()
-                   .value();
+  auto cache =
+      builder()
+          .mloader_fn(
+              loader(),
+              [batch_calls](const std::vector<Key>& ids) -> asio::awaitable<CacheResult<LoadedMap<Key, std::string>>> {
+                ++*batch_calls;
+                LoadedMap<Key, std::string> out;
+                for (auto id : ids) {
+                  if (id == 2) out.emplace(id, "loaded-2");
+                }
+                co_return out;
+              })
+          .build()
+          .value();
   ASSERT_TRUE(runner.run(cache.set(1, "one")));
   ASSERT_TRUE(runner.run(cache.set(3, "three")));
   cache.local_backend()->del("user:3");  // 3 only in L2
@@ -134,16 +136,71 @@ TEST_F(RemoteCacheTest, MgetReadsL1ThenOneMgetThenOneMload) {
   EXPECT_FALSE(remote.raw("user:4")) << "an omitted key is not negative-cached";
 }
 
+// A caller whose L2 miss arrives after another caller's load of the same key has finished (its
+// flight already unregistered) takes the value that load put in L1 instead of loading again.
+TEST_F(RemoteCacheTest, MissThatOutlivesAFinishedLoadDoesNotLoadAgain) {
+  auto cache = builder().loader_fn(loader()).build().value();
+  auto gate = std::make_shared<testing::Gate>();
+  remote.shared().reply_gate = gate;
+  auto slow = asio::co_spawn(runner.context(), cache.get(5), asio::use_future);
+  ASSERT_TRUE(runner.run_until([&] { return gate->waiting() == 1; })) << "the first GET ran and holds its miss";
+  remote.shared().reply_gate = nullptr;
+  EXPECT_EQ(runner.run(cache.get(5)).value(), "user-5");
+  ASSERT_EQ(*loads, 1);
+  gate->open();
+  ASSERT_TRUE(runner.run_until([&] { return slow.wait_for(0s) == std::future_status::ready; }));
+  EXPECT_EQ(slow.get().value(), "user-5");
+  EXPECT_EQ(*loads, 1) << "the late miss joined the finished load through L1";
+  auto m = cache.metrics_snapshot();
+  EXPECT_EQ(m.load_total, 1u);
+  EXPECT_EQ(m.singleflight_coalesced, 1u);
+}
+
+TEST_F(RemoteCacheTest, BatchMissThatOutlivesAFinishedLoadLoadsOnlyTheRest) {
+  auto batch_keys = std::make_shared<std::vector<Key>>();
+  auto cache =
+      builder()
+          .mloader_fn(
+              loader(),
+              [batch_keys](const std::vector<Key>& ids) -> asio::awaitable<CacheResult<LoadedMap<Key, std::string>>> {
+                LoadedMap<Key, std::string> out;
+                for (auto id : ids) {
+                  batch_keys->push_back(id);
+                  out.emplace(id, "batch-" + std::to_string(id));
+                }
+                co_return out;
+              })
+          .build()
+          .value();
+  auto gate = std::make_shared<testing::Gate>();
+  remote.shared().reply_gate = gate;
+  auto slow = asio::co_spawn(runner.context(), cache.mget({6, 7}), asio::use_future);
+  ASSERT_TRUE(runner.run_until([&] { return gate->waiting() == 1; })) << "the MGET ran and holds its misses";
+  remote.shared().reply_gate = nullptr;
+  EXPECT_EQ(runner.run(cache.get(6)).value(), "user-6");
+  gate->open();
+  ASSERT_TRUE(runner.run_until([&] { return slow.wait_for(0s) == std::future_status::ready; }));
+  auto got = slow.get();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->at(6), "user-6") << "key 6 came from the load that finished first";
+  EXPECT_EQ(got->at(7), "batch-7");
+  EXPECT_EQ(*batch_keys, std::vector<Key>{7}) << "the batch loader saw only the key nobody had loaded";
+  EXPECT_EQ(cache.metrics_snapshot().singleflight_coalesced, 1u);
+}
+
 TEST_F(RemoteCacheTest, BatchWriteBackIsOneRoundTrip) {
-  auto cache = builder()
-                   .mloader_fn(loader(),
-                               [](const std::vector<Key>& ids) -> asio::awaitable<CacheResult<LoadedMap<Key, std::string>>> {
-                                 LoadedMap<Key, std::string> out;
-                                 for (auto id : ids) out.emplace(id, std::string("v").append(std::to_string(id)));  // (g++ 12 -Wrestrict false positive on "v" + str)
-                                 co_return out;
-                               })
-                   .build()
-                   .value();
+  auto cache =
+      builder()
+          .mloader_fn(loader(),
+                      [](const std::vector<Key>& ids) -> asio::awaitable<CacheResult<LoadedMap<Key, std::string>>> {
+                        LoadedMap<Key, std::string> out;
+                        for (auto id : ids)
+                          out.emplace(id, std::string("v").append(
+                                              std::to_string(id)));  // (g++ 12 -Wrestrict false positive on "v" + str)
+                        co_return out;
+                      })
+          .build()
+          .value();
   auto got = runner.run(cache.mget({1, 2, 3, 4, 5}));
   ASSERT_TRUE(got);
   EXPECT_EQ(remote.shared().msets, 1);
