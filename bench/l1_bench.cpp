@@ -7,7 +7,8 @@
 //   l1/read_write_zipf        the same keys, 75% reads / 25% writes (replace the value).
 //   l1/memory                 bytes per entry beyond key and value (counter
 //                             overhead_bytes_per_entry), measured with mallinfo2 while filling
-//                             a cache of 2^20 u64 -> u64 entries.
+//                             a cache of 2^20 u64 -> u64 entries; l1/memory_at/N the same at
+//                             other capacities N.
 // The Java peer (bench/peers/CaffeineBench.java) runs the identical workload; see
 // scripts/l1_compare.sh.
 #include <benchmark/benchmark.h>
@@ -89,15 +90,17 @@ std::size_t heap_in_use() {
   return info.uordblks + info.hblkhd;
 }
 
+// Fills a cache of capacity state.range(0) (default 2^20) to its bound.
 void memory(benchmark::State& state) {
+  const std::uint64_t items = state.range(0);
   double overhead = 0;
   for (auto _ : state) {
     const std::size_t before = heap_in_use();
     {
       Cache::Options options;
-      options.capacity = kItems;
+      options.capacity = items;
       Cache cache(options);
-      for (std::uint64_t k = 0; k < kItems; ++k) cache.put(k, k);
+      for (std::uint64_t k = 0; k < items; ++k) cache.put(k, k);
       const std::size_t used = heap_in_use() - before;
       overhead = static_cast<double>(used) / static_cast<double>(cache.size()) - 2.0 * sizeof(std::uint64_t);
       benchmark::DoNotOptimize(cache.size());
@@ -105,7 +108,21 @@ void memory(benchmark::State& state) {
   }
   state.counters["overhead_bytes_per_entry"] = overhead;
 }
-BENCHMARK(memory)->Name("l1/memory")->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(memory)->Name("l1/memory")->Arg(kItems)->Iterations(1)->Unit(benchmark::kMillisecond);
+// Other capacities: the array sizes round to powers of two, so the overhead varies with the
+// capacity; these are the worst spots (just past a power of two, or past 3/4 of one for the
+// hash tables) and two small caches.
+BENCHMARK(memory)
+    ->Name("l1/memory_at")
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Arg(600'000)
+    ->Arg(786'433)
+    ->Arg(kItems + 1)
+    ->Arg(1'100'000)
+    ->Arg(1'600'000)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -57,10 +57,14 @@ runs = {b["name"]: b for b in json.load(open(sys.argv[1]))["benchmarks"]}
 ours1 = runs["l1/read_zipf/threads:1"]["items_per_second"]
 ours2 = runs["l1/read_zipf/threads:2"]["items_per_second"]
 caf1, caf2 = float(sys.argv[2]), float(sys.argv[3])
-mem = next(b for n, b in runs.items() if n.startswith("l1/memory"))["overhead_bytes_per_entry"]
+mem = next(b for n, b in runs.items() if n.startswith("l1/memory/"))["overhead_bytes_per_entry"]
+mem_at = {int(n.split("/")[2]): b["overhead_bytes_per_entry"] for n, b in runs.items() if n.startswith("l1/memory_at/")}
 print("%-10s %14s %14s %8s" % ("threads", "accelerator/s", "caffeine/s", "ratio"))
 print("%-10d %14.0f %14.0f %8.2f" % (1, ours1, caf1, ours1 / caf1))
 print("%-10d %14.0f %14.0f %8.2f" % (2, ours2, caf2, ours2 / caf2))
 print("scaling 1->2 threads: accelerator %.2fx, caffeine %.2fx (target >= 1.6x)" % (ours2 / ours1, caf2 / caf1))
 print("overhead per entry beyond key and value: %.1f bytes (target <= 64)" % mem)
+if mem_at:
+    print("at other capacities: " + ", ".join("%d: %.1f" % kv for kv in sorted(mem_at.items()))
+          + " (worst %.1f bytes)" % max(mem_at.values()))
 PY

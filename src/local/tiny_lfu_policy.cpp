@@ -28,6 +28,8 @@ TinyLfuPolicy::TinyLfuPolicy(const TinyLfuOptions& options, std::int64_t now_ns)
                kClimbSamplePerEntry *
                    (options.expected_entries ? options.expected_entries : std::max<std::uint64_t>(options.maximum, 1))),
       timers_(now_ns),
+      node_bound_((options.expected_entries ? options.expected_entries : std::max<std::uint64_t>(options.maximum, 1)) +
+                  1),
       random_(0x2545F4914F6CDD1DULL ^ static_cast<std::uint64_t>(now_ns)) {
   const double window = std::clamp(options.initial_window, 0.0, 1.0) * static_cast<double>(maximum_);
   window_max_ = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(std::ceil(window)), 1, maximum_);
@@ -78,6 +80,17 @@ void TinyLfuPolicy::release(Id id) noexcept {
   --live_;
 }
 
+// Ids are dense and reused, so the node array never holds more than the peak number of live
+// entries: at most the expected entry count plus the one a put adds before it evicts. Doubling
+// past that bound would leave up to half the array unused (20 bytes per entry at 2^20 + 1), so
+// growth stops at the bound and only resumes (doubling) if a weighted cache holds more entries
+// than it was told to expect.
+std::size_t TinyLfuPolicy::next_node_capacity() const noexcept {
+  const std::size_t current = nodes_.capacity();
+  const std::size_t doubled = std::max<std::size_t>(16, current * 2);
+  return current < node_bound_ ? std::min(doubled, node_bound_) : doubled;
+}
+
 TinyLfuPolicy::Id TinyLfuPolicy::add(std::uint32_t key_hash, std::uint32_t weight, std::int64_t expire_ns) {
   Id id;
   if (!free_.empty()) {
@@ -85,6 +98,7 @@ TinyLfuPolicy::Id TinyLfuPolicy::add(std::uint32_t key_hash, std::uint32_t weigh
     free_.pop_back();
   } else {
     id = static_cast<Id>(nodes_.size());
+    if (nodes_.size() == nodes_.capacity()) nodes_.reserve(next_node_capacity());
     nodes_.push_back(Node{});
   }
   nodes_[id] = Node{kNil, kNil, key_hash, weight, kNone};

@@ -82,6 +82,28 @@ TEST(TinyLfuCache, LargeSlabChunksKeepEveryEntryAddressable) {
   }
 }
 
+// Without a weigher the slab's last chunk ends at capacity + 1 slots (capacity 1'000: 16-slot
+// chunks, the last holds 9). Churn with removals and re-inserts uses every id up to that bound;
+// the ASan build checks that no slot outside an allocation is touched.
+TEST(TinyLfuCache, SlabCutAtTheEntryBoundHoldsEveryLiveEntry) {
+  Cache cache(with_capacity(1'000));
+  for (std::uint64_t round = 0; round < 5; ++round) {
+    for (std::uint64_t k = 0; k < 3'000; ++k) cache.put(round * 10'000 + k, round * 10'000 + k + 1);
+    ASSERT_EQ(cache.size(), 1'000u);
+    std::size_t present = 0;
+    for (std::uint64_t key = 0; key < (round + 1) * 10'000; ++key) {
+      if (auto v = cache.get(key)) {
+        ASSERT_EQ(*v, key + 1);
+        ++present;
+        if (key % 2 == 0) {
+          ASSERT_TRUE(cache.invalidate(key));
+        }
+      }
+    }
+    EXPECT_EQ(present, 1'000u) << "every live entry reads back through its slot";
+  }
+}
+
 TEST(TinyLfuCache, StaysWithinEntryBound) {
   Cache cache(with_capacity(100));
   for (std::uint64_t k = 0; k < 10'000; ++k) {

@@ -103,6 +103,7 @@ class TinyLfuPolicy {
   void demote_protected() noexcept;
   void climb() noexcept;
   bool admit(std::uint32_t candidate_hash, std::uint32_t victim_hash) noexcept;
+  std::size_t next_node_capacity() const noexcept;
 
   std::vector<Node, LargeArrayAllocator<Node>> nodes_;
   std::vector<Id> free_;
@@ -115,6 +116,7 @@ class TinyLfuPolicy {
   FrequencySketch sketch_;
   WindowClimber climber_;
   TimerWheel timers_;
+  std::size_t node_bound_;  // expected peak of live entries (+1 for a put before its eviction)
   bool timers_used_ = false;
   std::uint64_t random_;  // xorshift state for the occasional admission of warm candidates
 };
