@@ -60,11 +60,18 @@ def parse_l1(text):
     for m in re.finditer(r"^([12])\s+(\d+)\s+(\d+)\s+([\d.]+)\s*$", text, re.M):
         thr.append({"threads": int(m.group(1)), "ours": float(m.group(2)), "caffeine": float(m.group(3))})
     mem = re.search(r"overhead per entry beyond key and value: ([\d.]+) bytes", text)
+    mem_at = re.search(r"^at other capacities: (.*) \(worst ([\d.]+) bytes\)", text, re.M)
     if not hit:
         warn("no hit-ratio rows in l1_compare.txt")
     if not thr:
         warn("no throughput rows in l1_compare.txt")
-    return hit, thr, (float(mem.group(1)) if mem else None)
+    memory = None
+    if mem:
+        memory = f"{float(mem.group(1)):.1f} bytes"
+        if mem_at:
+            memory += (f" at 2^20 entries; at other capacities (entries: bytes) {mem_at.group(1)},"
+                       f" worst {float(mem_at.group(2)):.1f}")
+    return hit, thr, memory
 
 
 def parse_l2(text):
@@ -303,7 +310,7 @@ def main():
             caf = [b / a for a, b in zip(thr[1]["caffeine"], thr[2]["caffeine"])]
             o.append(f"\nScaling 1 → 2 threads: accelerator {spread(ours)}, Caffeine {spread(caf)}.")
         if mem is not None:
-            o.append(f"Memory overhead per entry beyond key and value: {mem:.1f} bytes.")
+            o.append(f"Memory overhead per entry beyond key and value: {mem}.")
         o.append("")
     else:
         o.append("Throughput not measured in this run (see l1_compare.txt).\n")
