@@ -23,6 +23,7 @@
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/dispatch.hpp>
+#include <asio/io_context.hpp>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -116,11 +117,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
 // executor of its own (system_executor) runs inline there. An any_io_executor that already is
 // possibly-blocking is used as it is: asio::dispatch would first re-wrap it with prefer(), which
 // allocates when the wrapped executor does not fit the any_io_executor's small buffer.
+// The common case, a coroutine on a plain io_context executor (what co_spawn(io, ...) gives), is
+// called on that executor directly: asking an any_io_executor for its blocking property
+// allocates (asio 1.22 returns a non-reference query result through `new`), and executing
+// through the type-erased wrapper wraps the call once more. io_context's execute() is what the
+// wrapper would end up in, so inline-or-post and exception capture stay the same.
 template <class Handler, class... Args>
 void complete_on_executor(Handler handler, Args&&... args) {
   auto ex = asio::get_associated_executor(handler);
   auto call = [h = std::move(handler), ... a = std::forward<Args>(args)]() mutable { std::move(h)(std::move(a)...); };
   if constexpr (std::is_same_v<decltype(ex), asio::any_io_executor>) {
+    if (const auto* io = ex.template target<asio::io_context::executor_type>()) {
+      asio::execution::execute(*io, std::move(call));
+      return;
+    }
     if (asio::query(ex, asio::execution::blocking) == asio::execution::blocking.possibly) {
       ex.execute(std::move(call));
       return;
