@@ -281,8 +281,22 @@ class LevelCache {
     } else if (auto hit = self->read_local(key, *ekey, options, stale, co_await asio::this_coro::executor)) {
       result = std::move(*hit);
     } else {
-      result = co_await self->get_beyond_local(std::move(key), std::move(*ekey), std::move(stale), options,
-                                               scope.context(), source);
+      // The L2 step runs in this frame (a remote hit, the hot path of Remote mode, needs no frame
+      // of its own); only what follows a miss does.
+      std::optional<CacheResult<Value>> answered;
+      if (self->l2()) {
+        const auto before = self->remote_read_begin(*ekey);
+        auto read = co_await self->remote->get(*ekey);
+        answered = self->remote_read_end(before, *ekey, std::move(read), stale);
+      }
+      if (answered) {
+        result = std::move(*answered);
+      } else if (options.disable_load || (!self->loader && !source)) {
+        result = Value{};
+      } else {
+        result = co_await self->load_after_miss(std::move(key), std::move(*ekey), std::move(stale), options,
+                                                scope.context(), source);
+      }
     }
     const CacheError* error = result ? nullptr : &result.error();
     scope.finish(!result ? "error" : (*result ? "ok_some" : "ok_none"), error, self->log_key(scope, error, logged_key));
@@ -490,40 +504,54 @@ class LevelCache {
       return std::nullopt;
     }
 
-    // get() after an L1 miss: L2, then the load. `stale`: what read_local kept. `parent`: the
-    // caller's cache.get span (the cache.load span is its child). `source`: the loader of this
-    // call (get_or_load), else the configured loader is used.
-    asio::awaitable<CacheResult<Value>> get_beyond_local(K key, std::string ekey, std::optional<Value> stale,
-                                                         ReadOptions options, SpanContext parent,
-                                                         const CallLoadSource* source) {
-      if (l2()) {
-        const auto generation = generations.snapshot(ekey);
-        const auto epoch = generations.epoch();
-        const auto started = std::chrono::steady_clock::now();
-        auto read = co_await remote->get(ekey);
-        const auto took = remote_done(started);
-        if (!read) {
-          if (auto error = remote_failed(read.error(), took)) {
-            metrics.get_errors.add();
-            co_return fail(*error);
-          }
-        } else if (*read) {
-          auto hit = decode_remote(**read);
-          if (!hit) {
-            metrics.remote_corrupt.add();  // a miss; the load below overwrites it
-          } else if (clock->unix_now() < hit->expire_at) {
-            metrics.remote_hit.add();
-            if (l1()) fill_local(ekey, *hit, generation, epoch);
-            co_return std::move(hit->value);
-          } else if (!stale) {
-            stale.emplace(std::move(hit->value));
-          }
-          metrics.remote_miss.add();
-        } else {
-          metrics.remote_miss.add();
+    // get() after an L1 miss, in two parts around the caller's `co_await remote->get(ekey)`:
+    // remote_read_begin() before it, remote_read_end() with its outcome. The caller's frame holds
+    // the state in between, so the L2 step costs no coroutine frame of its own.
+    struct RemoteRead {
+      detail::GenerationTable::Generation generation;  // the key's, taken before the L2 read
+      detail::GenerationTable::Generation epoch;
+      std::chrono::steady_clock::time_point started;
+    };
+    RemoteRead remote_read_begin(const std::string& ekey) const {
+      return RemoteRead{generations.snapshot(ekey), generations.epoch(), std::chrono::steady_clock::now()};
+    }
+
+    // The call's answer when L2 gave it: a fresh hit (L1 filled when in use), or the error under
+    // FailClosed. nullopt when the call goes on to the load; a readable expired value then lands
+    // in `stale` unless L1 already kept one.
+    std::optional<CacheResult<Value>> remote_read_end(const RemoteRead& before, const std::string& ekey,
+                                                      CacheResult<std::optional<std::string>>&& read,
+                                                      std::optional<Value>& stale) {
+      const auto took = remote_done(before.started);
+      if (!read) {
+        if (auto error = remote_failed(read.error(), took)) {
+          metrics.get_errors.add();
+          return CacheResult<Value>(fail(std::move(*error)));
         }
+      } else if (*read) {
+        auto hit = decode_remote(**read);
+        if (!hit) {
+          metrics.remote_corrupt.add();  // a miss; the load overwrites it
+        } else if (clock->unix_now() < hit->expire_at) {
+          metrics.remote_hit.add();
+          if (l1()) fill_local(ekey, *hit, before.generation, before.epoch);
+          return CacheResult<Value>(std::move(hit->value));
+        } else if (!stale) {
+          stale.emplace(std::move(hit->value));
+        }
+        metrics.remote_miss.add();
+      } else {
+        metrics.remote_miss.add();
       }
-      if (options.disable_load || (!loader && !source)) co_return Value{};
+      return std::nullopt;
+    }
+
+    // get() after L1 and L2 missed: the load (this call's loader or the configured one), then
+    // the stale fallback. `stale`: what L1 or L2 kept. `parent`: the caller's cache.get span (the
+    // cache.load span is its child). REQUIRES: a loader to run (source or the configured one).
+    asio::awaitable<CacheResult<Value>> load_after_miss(K key, std::string ekey, std::optional<Value> stale,
+                                                        ReadOptions options, SpanContext parent,
+                                                        const CallLoadSource* source) {
       CallLoadPtr call = source ? source->make(source->fn, source->store_null) : nullptr;
       auto loaded = co_await load_one(key, ekey, parent, std::move(call));
       if (loaded) co_return std::move(*loaded);
