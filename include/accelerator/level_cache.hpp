@@ -433,6 +433,23 @@ class LevelCache {
       return out;
     }
 
+    // The same from a reply the caller gives up: a std::string payload is taken out of it in
+    // place instead of copied (ValueCodec<std::string> decodes the payload as it is).
+    CacheResult<RemoteValue> decode_remote(std::string&& bytes) const {
+      if constexpr (std::is_same_v<V, std::string>) {
+        auto envelope = decode_envelope(bytes);
+        if (!envelope) return fail(envelope.error());
+        RemoteValue out{std::nullopt, envelope->expire_at};
+        if (!envelope->is_null) {
+          bytes.erase(0, static_cast<std::size_t>(envelope->payload.data() - bytes.data()));
+          out.value = std::move(bytes);
+        }
+        return out;
+      } else {
+        return decode_remote(std::string_view(bytes));
+      }
+    }
+
     // Fills L1 from an L2 hit, for no longer than the L2 entry has left, unless the key changed
     // since `generation` was taken (before the L2 read).
     void fill_local(const std::string& ekey, const RemoteValue& hit, detail::GenerationTable::Generation generation,
@@ -529,7 +546,7 @@ class LevelCache {
           return CacheResult<Value>(fail(std::move(*error)));
         }
       } else if (*read) {
-        auto hit = decode_remote(**read);
+        auto hit = decode_remote(std::move(**read));
         if (!hit) {
           metrics.remote_corrupt.add();  // a miss; the load overwrites it
         } else if (clock->unix_now() < hit->expire_at) {
