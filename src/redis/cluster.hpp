@@ -107,17 +107,17 @@ class ClusterClient final : public CommandRouter, public std::enable_shared_from
   asio::awaitable<CacheResult<RespValue>> exec(std::optional<std::uint16_t> slot, std::string bytes,
                                                std::string_view what);
 
-  // GET of the caller's `key` (`bytes`: the encoded command, prefix included; `slot`: the slot of
-  // prefix + key), finished by `Finish{}(reply)`. While the slot's owner answers this is an
-  // asynchronous operation of its own, not a coroutine: the map lookup, the node's breaker and one
-  // send. A redirection or a transient cluster error continues in exec()'s coroutine, and only
-  // then is `key` read again (to encode the retry): like every RemoteBackend argument it stays
+  // GET of the caller's `key` (`slot`: the slot of key_prefix + key), finished by
+  // `Finish{}(reply)`. While the slot's owner answers this is an asynchronous operation of its
+  // own, not a coroutine: the map lookup, the node's breaker and one send, the command encoded by
+  // the connection. A redirection or a transient cluster error continues in exec()'s coroutine,
+  // and then `key` is read again (to encode the retry): like every RemoteBackend argument it stays
   // alive until the operation completes. The caller keeps the client alive until then too.
   template <class Finish, class Token>
-  auto async_get(std::uint16_t slot, std::string bytes, const std::string& key, Token&& token) {
+  auto async_get(std::uint16_t slot, const std::string& key, Token&& token) {
     using Result = std::invoke_result_t<Finish, CacheResult<RespValue>&&>;
     return asio::async_initiate<Token, void(Result)>(
-        [this](auto handler, std::uint16_t s, std::string b, const std::string* k) {
+        [this](auto handler, std::uint16_t s, const std::string* k) {
           Node* node = owner_of(s);
           if (node == nullptr || !node->admit()) {
             auto ex = asio::get_associated_executor(handler, executor_);
@@ -127,25 +127,26 @@ class ClusterClient final : public CommandRouter, public std::enable_shared_from
             return;
           }
           // Three words (node, key, handler): the completion fits Completion's local storage.
-          node->pick()->send(std::move(b), 1, "GET",
-                             [node, k, h = std::move(handler)](CacheResult<RespValue> r) mutable {
-                               node->record(r.has_value());
-                               if (!r) {
-                                 node->client->request_refresh();
-                               } else if (r->is_error()) {
-                                 Next next = node->client->next_step(*node, *r, 0, false);
-                                 if (next.kind != Next::Kind::Done) {
-                                   node->client->resume_get(
-                                       *k, std::move(next), [h = std::move(h)](CacheResult<RespValue> r2) mutable {
-                                         complete_on_executor(std::move(h), Finish{}(std::move(r2)));
-                                       });
-                                   return;
-                                 }
-                               }
-                               complete_on_executor(std::move(h), Finish{}(std::move(r)));
-                             });
+          const std::string_view args[] = {"GET", *k};
+          node->pick()->send_command(
+              key_prefix_, args, "GET", [node, k, h = std::move(handler)](CacheResult<RespValue> r) mutable {
+                node->record(r.has_value());
+                if (!r) {
+                  node->client->request_refresh();
+                } else if (r->is_error()) {
+                  Next next = node->client->next_step(*node, *r, 0, false);
+                  if (next.kind != Next::Kind::Done) {
+                    node->client->resume_get(*k, std::move(next),
+                                             [h = std::move(h)](CacheResult<RespValue> r2) mutable {
+                                               complete_on_executor(std::move(h), Finish{}(std::move(r2)));
+                                             });
+                    return;
+                  }
+                }
+                complete_on_executor(std::move(h), Finish{}(std::move(r)));
+              });
         },
-        token, slot, std::move(bytes), &key);
+        token, slot, &key);
   }
 
   // Many single-key commands, one round trip per node, replies in request order. A transport

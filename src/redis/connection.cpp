@@ -221,14 +221,26 @@ class ConnectionImpl final : public Connection {
 
  protected:
   void submit(std::string&& bytes, std::size_t commands, std::string_view what, Completion&& done) override {
-    PipelineRequest request{std::move(bytes), commands, what, {}, std::move(done)};
     // Most commands are issued by a completion that runs on this strand: no hop, no handler.
     if (strand_.running_in_this_thread()) {
-      enqueue(std::move(request));
+      enqueue([&](std::string& out) { out.append(bytes); }, commands, what, std::move(done));
       return;
     }
-    asio::dispatch(
-        strand_, [self = shared_this(), request = std::move(request)]() mutable { self->enqueue(std::move(request)); });
+    asio::dispatch(strand_,
+                   [self = shared_this(), bytes = std::move(bytes), commands, what, done = std::move(done)]() mutable {
+                     self->enqueue([&](std::string& out) { out.append(bytes); }, commands, what, std::move(done));
+                   });
+  }
+
+  void submit_command(std::string_view key_prefix, std::span<const std::string_view> args, std::string_view what,
+                      Completion&& done) override {
+    if (strand_.running_in_this_thread()) {
+      enqueue([&](std::string& out) { append_command(out, key_prefix, args); }, 1, what, std::move(done));
+      return;
+    }
+    std::string bytes;
+    append_command(bytes, key_prefix, args);
+    submit(std::move(bytes), 1, what, std::move(done));
   }
 
  private:
@@ -236,18 +248,19 @@ class ConnectionImpl final : public Connection {
 
   std::shared_ptr<ConnectionImpl> shared_this() { return std::static_pointer_cast<ConnectionImpl>(shared_from_this()); }
 
-  void enqueue(PipelineRequest&& request) {
+  // Queues a request of `commands` commands that `encode(out)` appends to the pending bytes, or
+  // fails it at once when the connection is stopped or backing off (nothing is encoded then).
+  template <class Encode>
+  void enqueue(Encode&& encode, std::size_t commands, std::string_view what, Completion&& done) {
     if (stopped_) {
-      request.done(fail(CacheError::backend("redis " + std::string(request.what) + " failed: client stopped")));
+      done(fail(CacheError::backend("redis " + std::string(what) + " failed: client stopped")));
       return;
     }
     if (state_ == State::Backoff) {
-      request.done(fail(
-          CacheError::backend("redis " + std::string(request.what) + " failed: not connected (" + last_error_ + ")")));
+      done(fail(CacheError::backend("redis " + std::string(what) + " failed: not connected (" + last_error_ + ")")));
       return;
     }
-    request.deadline = Clock::now() + config_->options.command_timeout;
-    pipeline_.push(std::move(request));
+    pipeline_.push(encode, commands, what, Clock::now() + config_->options.command_timeout, std::move(done));
     arm_timer();
     schedule_write();
   }

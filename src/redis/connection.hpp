@@ -29,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -102,6 +103,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     submit(std::move(bytes), commands, what, std::move(done));
   }
 
+  // One command given by its arguments, `key_prefix` written in front of args[1] (see
+  // append_command). On the connection's strand it is encoded straight into the pending write;
+  // elsewhere into a string that travels to the strand. The views need to live only during the
+  // call.
+  void send_command(std::string_view key_prefix, std::span<const std::string_view> args, std::string_view what,
+                    Completion&& done) {
+    submit_command(key_prefix, args, what, std::move(done));
+  }
+
   virtual void stop() = 0;
   virtual bool ready() const noexcept = 0;
   // A reference to a handle kept by the connection: an any_io_executor holding a strand does not
@@ -110,6 +120,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  protected:
   virtual void submit(std::string&& bytes, std::size_t commands, std::string_view what, Completion&& done) = 0;
+  virtual void submit_command(std::string_view key_prefix, std::span<const std::string_view> args,
+                              std::string_view what, Completion&& done) = 0;
 };
 
 // Invokes `handler(args...)` on the handler's associated executor: inline when that executor

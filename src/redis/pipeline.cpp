@@ -3,13 +3,15 @@
 namespace accelerator::remote::detail {
 
 std::size_t Pipeline::take_writes(std::string& out) {
-  const std::size_t before = written_;
-  for (; written_ < queue_.size(); ++written_) {
-    auto& r = queue_[written_];
-    out.append(r.bytes);
-    std::string().swap(r.bytes);  // the bytes are on their way; free them now
+  const std::size_t taken = queue_.size() - written_;
+  if (out.empty()) {
+    out.swap(unwritten_);
+  } else {
+    out.append(unwritten_);
   }
-  return written_ - before;
+  unwritten_.clear();
+  written_ = queue_.size();
+  return taken;
 }
 
 bool Pipeline::on_reply(RespValue reply) {
@@ -32,23 +34,27 @@ bool Pipeline::on_reply(RespValue reply) {
 }
 
 bool Pipeline::expire(TimePoint now) {
-  std::vector<PipelineRequest> expired;
+  std::vector<PendingRequest> expired;
   bool written_expired = false;
+  std::size_t unwritten_bytes = 0;  // the expired unwritten requests' bytes: a prefix of unwritten_
   while (!queue_.empty() && queue_.front().deadline <= now) {
     if (written_ > 0) {
       written_expired = true;
       --written_;
       partial_.clear();
+    } else {
+      unwritten_bytes += queue_.front().bytes;
     }
     expired.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
+  unwritten_.erase(0, unwritten_bytes);
   for (auto& r : expired) r.done(fail(CacheError::timeout("redis " + std::string(r.what))));
   return written_expired;
 }
 
 void Pipeline::fail_written(const CacheError& error) {
-  std::vector<PipelineRequest> failed;
+  std::vector<PendingRequest> failed;
   for (; written_ > 0; --written_) {
     failed.push_back(std::move(queue_.front()));
     queue_.pop_front();
@@ -60,8 +66,9 @@ void Pipeline::fail_written(const CacheError& error) {
 
 void Pipeline::fail_all(const CacheError& error) {
   fail_written(error);
-  std::vector<PipelineRequest> failed;
+  std::vector<PendingRequest> failed;
   failed.reserve(queue_.size());
+  unwritten_.clear();
   while (!queue_.empty()) {
     failed.push_back(std::move(queue_.front()));
     queue_.pop_front();

@@ -57,26 +57,50 @@ struct RedisBackend::Impl {
     using Result = std::invoke_result_t<Finish, CacheResult<RespValue>&&>;
     return asio::async_initiate<Token, void(Result)>(
         [this](auto handler, std::string b, std::size_t n, std::string_view w) {
-          if (!breaker.allow()) {
-            auto ex = asio::get_associated_executor(handler, executor);
-            asio::post(ex, [h = std::move(handler), w]() mutable {
-              std::move(h)(Result(fail(CacheError::backend("redis " + std::string(w) + " skipped: circuit open"))));
-            });
-            return;
-          }
-          // `this` as a coroutine of this backend would use it: the caller keeps the backend
-          // alive until its call completes.
-          standalone->next()->send(std::move(b), n, w,
-                                   [this, h = std::move(handler)](CacheResult<RespValue> r) mutable {
-                                     if (r) {
-                                       breaker.on_success();
-                                     } else {
-                                       breaker.on_failure();
-                                     }
-                                     detail::complete_on_executor(std::move(h), Finish{}(std::move(r)));
-                                   });
+          if (!admit<Result>(handler, w)) return;
+          standalone->next()->send(std::move(b), n, w, completion<Finish>(std::move(handler)));
         },
         token, std::move(bytes), commands, what);
+  }
+
+  // async_exec() of the command `name <prefix><key>`, encoded by the connection (straight into
+  // its pending write when it can): no string of its own. `key` need live only until this returns.
+  template <class Finish, class Token>
+  auto async_key_command(std::string_view name, std::string_view key, std::string_view what, Token&& token) {
+    using Result = std::invoke_result_t<Finish, CacheResult<RespValue>&&>;
+    return asio::async_initiate<Token, void(Result)>(
+        [this](auto handler, std::string_view n, std::string_view k, std::string_view w) {
+          if (!admit<Result>(handler, w)) return;
+          const std::string_view args[] = {n, k};
+          standalone->next()->send_command(prefix, args, w, completion<Finish>(std::move(handler)));
+        },
+        token, name, key, what);
+  }
+
+  // The breaker's verdict; when it refuses, `handler` is completed (posted) with the refusal.
+  template <class Result, class Handler>
+  bool admit(Handler& handler, std::string_view what) {
+    if (breaker.allow()) return true;
+    auto ex = asio::get_associated_executor(handler, executor);
+    asio::post(ex, [h = std::move(handler), what]() mutable {
+      std::move(h)(Result(fail(CacheError::backend("redis " + std::string(what) + " skipped: circuit open"))));
+    });
+    return false;
+  }
+
+  // The connection's completion: the breaker hears the outcome, then the handler gets Finish{}'s
+  // result on its executor. `this` as a coroutine of this backend would use it: the caller keeps
+  // the backend alive until its call completes.
+  template <class Finish, class Handler>
+  auto completion(Handler&& handler) {
+    return [this, h = std::forward<Handler>(handler)](CacheResult<RespValue> r) mutable {
+      if (r) {
+        breaker.on_success();
+      } else {
+        breaker.on_failure();
+      }
+      detail::complete_on_executor(std::move(h), Finish{}(std::move(r)));
+    };
   }
 
   struct AsIs {
@@ -213,13 +237,10 @@ struct GetReply {
 // Not a coroutine: the awaitable is the operation itself (the hot path of every L2 read), in
 // cluster mode too while no redirection is involved (ClusterClient::async_get).
 asio::awaitable<CacheResult<std::optional<std::string>>> RedisBackend::get(const std::string& key) {
-  std::string bytes;
-  detail::append_command(bytes, impl_->prefix, {"GET", key});
   if (impl_->cluster) {
-    return impl_->cluster->async_get<GetReply>(detail::key_slot(impl_->prefix, key), std::move(bytes), key,
-                                               asio::use_awaitable);
+    return impl_->cluster->async_get<GetReply>(detail::key_slot(impl_->prefix, key), key, asio::use_awaitable);
   }
-  return impl_->async_exec<GetReply>(std::move(bytes), 1, "GET", asio::use_awaitable);
+  return impl_->async_key_command<GetReply>("GET", key, "GET", asio::use_awaitable);
 }
 
 asio::awaitable<CacheResult<std::vector<std::optional<std::string>>>> RedisBackend::mget(

@@ -148,11 +148,37 @@ TEST(RedisPipeline, ExpiryFailsOldRequestsAndAsksForAResetOnlyWhenWritten) {
   EXPECT_EQ(rec.done[0].second.error(), CacheError::timeout("redis GET"));
   std::string out;
   p.take_writes(out);
+  EXPECT_EQ(out, "B") << "an expired unwritten request's bytes are not sent";
   p.push(rec.request(3, "C", 1, t0 + 30ms));
   EXPECT_TRUE(p.expire(t0 + 25ms)) << "request 2 was written: the connection must reset";
   p.fail_written(CacheError::backend("reset"));
   EXPECT_EQ(p.size(), 1u) << "the unwritten request survives for the next connection";
   EXPECT_EQ(p.next_deadline(), t0 + 30ms);
+}
+
+// Commands encoded straight into the pending bytes line up with pushed strings, and a write that
+// finds `out` non-empty appends to it.
+TEST(RedisPipeline, EncodedRequestsShareThePendingBytes) {
+  Pipeline p;
+  Recorder rec;
+  p.push(rec.request(1, "A"));
+  p.push(
+      [](std::string& out) {
+        detail::append_command(out, "p:", {"GET", "k"});
+      },
+      1, "GET", detail::TimePoint::max(), [&](CacheResult<RespValue> r) { rec.done.emplace_back(2, std::move(r)); });
+  p.push(rec.request(3, "C"));
+  std::string out = "x";
+  EXPECT_EQ(p.take_writes(out), 3u);
+  EXPECT_EQ(out, "xA*2\r\n$3\r\nGET\r\n$3\r\np:k\r\nC");
+  out.clear();
+  p.push(rec.request(4, "D"));
+  EXPECT_EQ(p.take_writes(out), 1u);
+  EXPECT_EQ(out, "D");
+  for (const char* r : {"r1", "r2", "r3", "r4"}) ASSERT_TRUE(p.on_reply(bulk(r)));
+  ASSERT_EQ(rec.done.size(), 4u);
+  EXPECT_EQ(rec.done[1].first, 2);
+  EXPECT_EQ(rec.done[1].second->str, "r2");
 }
 
 TEST(RedisPipeline, CompletionMayPushReentrantly) {

@@ -10,6 +10,10 @@
 // Invariants: the first `written()` requests are on the wire (awaiting replies), the rest are
 // not. A written request that expires can no longer be matched safely (its reply may still
 // come), so expire() reports it and the connection must be reset.
+// Bytes: the unwritten requests' commands live in one buffer, in queue order, each request
+// knowing its share; a command can be encoded straight into it (push with an encoder), and the
+// writer takes the whole buffer at once. So an unwritten request that expires drops a prefix of
+// it (the expired requests are the oldest).
 // Reentrancy: completions run after the request left the queue, so a completion may push new
 // requests into the same pipeline.
 // Thread-safety: none; one pipeline belongs to one connection strand.
@@ -30,12 +34,22 @@ namespace accelerator::remote::detail {
 using Completion = std::move_only_function<void(CacheResult<RespValue>)>;
 using TimePoint = std::chrono::steady_clock::time_point;
 
+// A request as handed to push(): its commands already encoded.
 struct PipelineRequest {
   std::string bytes;         // encoded commands
   std::size_t commands = 1;  // replies expected
   std::string_view what;     // for error texts, e.g. "GET" (static storage)
   TimePoint deadline{};
   Completion done;
+};
+
+// A queued request; its bytes are in the pipeline's buffer until written.
+struct PendingRequest {
+  std::size_t commands = 1;
+  std::string_view what;
+  TimePoint deadline{};
+  Completion done;
+  std::size_t bytes = 0;  // its share of the unwritten bytes (meaningless once written)
 };
 
 // A FIFO of requests in one power-of-two array that only grows. std::deque allocates and frees a
@@ -45,44 +59,55 @@ class RequestRing {
  public:
   bool empty() const noexcept { return size_ == 0; }
   std::size_t size() const noexcept { return size_; }
-  PipelineRequest& operator[](std::size_t i) noexcept { return slots_[(head_ + i) & (slots_.size() - 1)]; }
-  const PipelineRequest& operator[](std::size_t i) const noexcept { return slots_[(head_ + i) & (slots_.size() - 1)]; }
-  PipelineRequest& front() noexcept { return slots_[head_]; }
-  const PipelineRequest& front() const noexcept { return slots_[head_]; }
-  void push_back(PipelineRequest&& request) {
+  PendingRequest& operator[](std::size_t i) noexcept { return slots_[(head_ + i) & (slots_.size() - 1)]; }
+  const PendingRequest& operator[](std::size_t i) const noexcept { return slots_[(head_ + i) & (slots_.size() - 1)]; }
+  PendingRequest& front() noexcept { return slots_[head_]; }
+  const PendingRequest& front() const noexcept { return slots_[head_]; }
+  void push_back(PendingRequest&& request) {
     if (size_ == slots_.size()) grow();
     (*this)[size_] = std::move(request);
     ++size_;
   }
-  // The front slot is reset, so nothing it held (bytes, completion) outlives its request.
+  // The front slot is reset, so nothing it held (the completion) outlives its request.
   void pop_front() noexcept {
-    slots_[head_] = PipelineRequest{};
+    slots_[head_] = PendingRequest{};
     head_ = (head_ + 1) & (slots_.size() - 1);
     --size_;
   }
 
  private:
   void grow() {
-    std::vector<PipelineRequest> next(slots_.empty() ? 16 : 2 * slots_.size());
+    std::vector<PendingRequest> next(slots_.empty() ? 16 : 2 * slots_.size());
     for (std::size_t i = 0; i < size_; ++i) next[i] = std::move((*this)[i]);
     slots_ = std::move(next);
     head_ = 0;
   }
 
-  std::vector<PipelineRequest> slots_;  // size 0 or a power of two
+  std::vector<PendingRequest> slots_;  // size 0 or a power of two
   std::size_t head_ = 0;
   std::size_t size_ = 0;
 };
 
 class Pipeline {
  public:
-  void push(PipelineRequest&& request) { queue_.push_back(std::move(request)); }
+  void push(PipelineRequest&& request) {
+    push([&](std::string& out) { out.append(request.bytes); }, request.commands, request.what, request.deadline,
+         std::move(request.done));
+  }
+  // Queues a request whose commands `encode(std::string& out)` appends to the unwritten bytes.
+  template <class Encode>
+  void push(Encode&& encode, std::size_t commands, std::string_view what, TimePoint deadline, Completion&& done) {
+    const std::size_t before = unwritten_.size();
+    encode(unwritten_);
+    queue_.push_back(PendingRequest{commands, what, deadline, std::move(done), unwritten_.size() - before});
+  }
 
   std::size_t size() const noexcept { return queue_.size(); }
   std::size_t written() const noexcept { return written_; }
   bool has_unwritten() const noexcept { return written_ < queue_.size(); }
 
   // Appends the bytes of every unwritten request to `out`, marks them written, returns how many.
+  // When `out` is empty the two buffers just trade places, so neither allocates once warm.
   std::size_t take_writes(std::string& out);
 
   // Routes one reply to the oldest written request. Returns false when no request awaits a reply
@@ -106,6 +131,7 @@ class Pipeline {
  private:
   RequestRing queue_;
   std::size_t written_ = 0;
+  std::string unwritten_;           // the commands of requests [written_, size()), in order
   std::vector<RespValue> partial_;  // replies gathered so far for the front request
 };
 
