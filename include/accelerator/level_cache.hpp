@@ -274,11 +274,13 @@ class LevelCache {
     }
     CacheResult<Value> result;
     std::optional<Value> stale;
+    bool refresh = false;
     auto ekey = self->encode(key);
     if (!ekey) {
       self->metrics.get_errors.add();
       result = fail(ekey.error());
-    } else if (auto hit = self->read_local(key, *ekey, options, stale, co_await asio::this_coro::executor)) {
+    } else if (auto hit = self->read_local(*ekey, options, stale, refresh)) {
+      if (refresh) self->start_refresh(co_await asio::this_coro::executor, key, *ekey);
       result = std::move(*hit);
     } else {
       // The L2 step runs in this frame (a remote hit, the hot path of Remote mode, needs no frame
@@ -499,20 +501,20 @@ class LevelCache {
 
     // ---------------------------------------------------------------- get
 
-    // The L1 step of get(): the fresh value (a counted hit; a refresh-ahead may start), else
-    // nullopt after counting the miss, with an expired value still within its grace in `stale`.
-    // Refresh-ahead uses only the configured loader, also in get_or_load.
-    std::optional<Value> read_local(const K& key, const std::string& ekey, const ReadOptions& options,
-                                    std::optional<Value>& stale, const asio::any_io_executor& executor) {
+    // The L1 step of get(): the fresh value (a counted hit), else nullopt after counting the
+    // miss, with an expired value still within its grace in `stale`. `refresh` is set when the
+    // hit is due for a refresh-ahead, which the caller then starts with start_refresh() (it has
+    // the executor; asking a coroutine for it costs an executor copy, so only then). Refresh-ahead
+    // uses only the configured loader, also in get_or_load.
+    std::optional<Value> read_local(const std::string& ekey, const ReadOptions& options, std::optional<Value>& stale,
+                                    bool& refresh) {
       if (!l1()) return std::nullopt;
       if (auto entry = local->get(ekey)) {
         const TimePoint now = clock->now();
         if (entry->fresh_at(now)) {
           metrics.local_hit.add();
-          if (config.refresh_ahead && !options.disable_load && loader &&
-              entry->expire_at - now <= config.refresh_ahead_window) {
-            start_refresh(executor, key, ekey);
-          }
+          refresh = config.refresh_ahead && !options.disable_load && loader &&
+                    entry->expire_at - now <= config.refresh_ahead_window;
           return std::optional<Value>(std::move(entry->value));
         }
         stale.emplace(std::move(entry->value));
