@@ -285,14 +285,14 @@ class LevelCache {
     } else {
       // The L2 step runs in this frame (a remote hit, the hot path of Remote mode, needs no frame
       // of its own); only what follows a miss does.
-      std::optional<CacheResult<Value>> answered;
+      bool answered = false;
       if (self->l2()) {
         const auto before = self->remote_read_begin(*ekey);
         auto read = co_await self->remote->get(*ekey);
-        answered = self->remote_read_end(before, *ekey, std::move(read), stale);
+        answered = self->remote_read_end(before, *ekey, std::move(read), stale, result);
       }
       if (answered) {
-        result = std::move(*answered);
+        // L2's answer is in `result`.
       } else if (options.disable_load || (!self->loader && !source)) {
         result = Value{};
       } else {
@@ -535,17 +535,18 @@ class LevelCache {
       return RemoteRead{generations.snapshot(ekey), generations.epoch(), std::chrono::steady_clock::now()};
     }
 
-    // The call's answer when L2 gave it: a fresh hit (L1 filled when in use), or the error under
-    // FailClosed. nullopt when the call goes on to the load; a readable expired value then lands
-    // in `stale` unless L1 already kept one.
-    std::optional<CacheResult<Value>> remote_read_end(const RemoteRead& before, const std::string& ekey,
-                                                      CacheResult<std::optional<std::string>>&& read,
-                                                      std::optional<Value>& stale) {
+    // Whether L2 answered the call, the answer then in `result`: a fresh hit (L1 filled when in
+    // use), or the error under FailClosed. False when the call goes on to the load (`result`
+    // untouched); a readable expired value then lands in `stale` unless L1 already kept one.
+    bool remote_read_end(const RemoteRead& before, const std::string& ekey,
+                         CacheResult<std::optional<std::string>>&& read, std::optional<Value>& stale,
+                         CacheResult<Value>& result) {
       const auto took = remote_done(before.started);
       if (!read) {
         if (auto error = remote_failed(read.error(), took)) {
           metrics.get_errors.add();
-          return CacheResult<Value>(fail(std::move(*error)));
+          result = fail(std::move(*error));
+          return true;
         }
       } else if (*read) {
         auto hit = decode_remote(std::move(**read));
@@ -554,7 +555,8 @@ class LevelCache {
         } else if (clock->unix_now() < hit->expire_at) {
           metrics.remote_hit.add();
           if (l1()) fill_local(ekey, *hit, before.generation, before.epoch);
-          return CacheResult<Value>(std::move(hit->value));
+          result = std::move(hit->value);
+          return true;
         } else if (!stale) {
           stale.emplace(std::move(hit->value));
         }
@@ -562,7 +564,7 @@ class LevelCache {
       } else {
         metrics.remote_miss.add();
       }
-      return std::nullopt;
+      return false;
     }
 
     // get() after L1 and L2 missed: the load (this call's loader or the configured one), then

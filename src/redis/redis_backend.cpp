@@ -228,7 +228,7 @@ struct GetReply {
     if (!r) return fail(r.error());
     if (r->is_nil()) return std::optional<std::string>{};
     if (r->type != RespValue::Type::String) return fail(reply_error("GET", *r));
-    return std::optional<std::string>(std::move(r->str));
+    return CacheResult<std::optional<std::string>>(std::in_place, std::move(r->str));
   }
 };
 
