@@ -19,7 +19,9 @@
 // in latency.load and each L2 round trip in latency.remote; with a tracer it opens a span
 // (cache.get ..., cache.load as the child of the call that waits for the load), and with an
 // operation log it writes one record (detail/operation_scope.hpp). Without a tracer or a log
-// that is two steady_clock reads and a histogram add per call.
+// that is two steady_clock reads and a histogram add per call. A get answered by L2 shares them
+// with its round trip (which is timed from the call's start), so it ends, for latency.get, when
+// L2's reply is read: two reads for both histograms.
 //
 // Thread-safety: every member may be called concurrently from any thread of any io_context.
 // LevelCache is a cheap handle: copies share one cache; the cache (and its invalidation
@@ -275,6 +277,9 @@ class LevelCache {
     CacheResult<Value> result;
     std::optional<Value> stale;
     bool refresh = false;
+    // Set when L2 answered the call: the instant its reply was read, which also ends the call's
+    // latency (the decode and L1 fill after it take nanoseconds; a clock read is not free).
+    std::optional<std::chrono::steady_clock::time_point> answered_at;
     auto ekey = self->encode(key);
     if (!ekey) {
       self->metrics.get_errors.add();
@@ -285,13 +290,12 @@ class LevelCache {
     } else {
       // The L2 step runs in this frame (a remote hit, the hot path of Remote mode, needs no frame
       // of its own); only what follows a miss does.
-      bool answered = false;
       if (self->l2()) {
-        const auto before = self->remote_read_begin(*ekey);
+        auto remote_read = self->remote_read_begin(*ekey, scope.started());
         auto read = co_await self->remote->get(*ekey);
-        answered = self->remote_read_end(before, *ekey, std::move(read), stale, result);
+        if (self->remote_read_end(remote_read, *ekey, std::move(read), stale, result)) answered_at = remote_read.ended;
       }
-      if (answered) {
+      if (answered_at) {
         // L2's answer is in `result`.
       } else if (options.disable_load || (!self->loader && !source)) {
         result = Value{};
@@ -301,7 +305,12 @@ class LevelCache {
       }
     }
     const CacheError* error = result ? nullptr : &result.error();
-    scope.finish(!result ? "error" : (*result ? "ok_some" : "ok_none"), error, self->log_key(scope, error, logged_key));
+    const std::string_view outcome = !result ? "error" : (*result ? "ok_some" : "ok_none");
+    if (answered_at) {
+      scope.finish_at(*answered_at, outcome, error, self->log_key(scope, error, logged_key));
+    } else {
+      scope.finish(outcome, error, self->log_key(scope, error, logged_key));
+    }
     if constexpr (std::is_same_v<Finish, PlainResult>) {
       co_return std::move(result);
     } else {
@@ -526,22 +535,26 @@ class LevelCache {
     // get() after an L1 miss, in two parts around the caller's `co_await remote->get(ekey)`:
     // remote_read_begin() before it, remote_read_end() with its outcome. The caller's frame holds
     // the state in between, so the L2 step costs no coroutine frame of its own.
+    // The round trip is timed from `started`, the call's own start (the key encoding and the L1
+    // probe before the L2 read take nanoseconds; a clock read is not free), to `ended`.
     struct RemoteRead {
       detail::GenerationTable::Generation generation;  // the key's, taken before the L2 read
       detail::GenerationTable::Generation epoch;
       std::chrono::steady_clock::time_point started;
+      std::chrono::steady_clock::time_point ended{};  // set by remote_read_end
     };
-    RemoteRead remote_read_begin(const std::string& ekey) const {
-      return RemoteRead{generations.snapshot(ekey), generations.epoch(), std::chrono::steady_clock::now()};
+    RemoteRead remote_read_begin(const std::string& ekey, std::chrono::steady_clock::time_point started) const {
+      return RemoteRead{generations.snapshot(ekey), generations.epoch(), started};
     }
 
     // Whether L2 answered the call, the answer then in `result`: a fresh hit (L1 filled when in
     // use), or the error under FailClosed. False when the call goes on to the load (`result`
     // untouched); a readable expired value then lands in `stale` unless L1 already kept one.
-    bool remote_read_end(const RemoteRead& before, const std::string& ekey,
-                         CacheResult<std::optional<std::string>>&& read, std::optional<Value>& stale,
-                         CacheResult<Value>& result) {
-      const auto took = remote_done(before.started);
+    bool remote_read_end(RemoteRead& before, const std::string& ekey, CacheResult<std::optional<std::string>>&& read,
+                         std::optional<Value>& stale, CacheResult<Value>& result) {
+      before.ended = std::chrono::steady_clock::now();
+      const auto took = before.ended - before.started;
+      metrics.latency.remote.record(took);
       if (!read) {
         if (auto error = remote_failed(read.error(), took)) {
           metrics.get_errors.add();
