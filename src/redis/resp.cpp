@@ -3,6 +3,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -10,18 +11,28 @@ namespace accelerator::remote::detail {
 
 namespace {
 
+// Lengths and argument counts are nearly always below 100: those take no division loop.
 std::size_t digits(std::size_t n) noexcept {
-  std::size_t d = 1;
-  for (; n >= 10; n /= 10) ++d;
+  if (n < 10) return 1;
+  if (n < 100) return 2;
+  std::size_t d = 3;
+  for (n /= 1000; n != 0; n /= 10) ++d;
   return d;
 }
 
 // Writes "<tag><n>\r\n" at `p` (digits(n) + 3 bytes) and returns the end.
 char* put_length(char* p, char tag, std::size_t n) noexcept {
   *p++ = tag;
-  const std::size_t d = digits(n);
-  for (char* q = p + d; q != p; n /= 10) *--q = static_cast<char>('0' + n % 10);
-  p += d;
+  if (n < 10) {
+    *p++ = static_cast<char>('0' + n);
+  } else if (n < 100) {
+    *p++ = static_cast<char>('0' + n / 10);
+    *p++ = static_cast<char>('0' + n % 10);
+  } else {
+    const std::size_t d = digits(n);
+    for (char* q = p + d; q != p; n /= 10) *--q = static_cast<char>('0' + n % 10);
+    p += d;
+  }
   *p++ = '\r';
   *p++ = '\n';
   return p;
@@ -36,7 +47,10 @@ char* put(char* p, std::string_view s) noexcept {
 
 void append_command(std::string& out, std::span<const std::string_view> args) { append_command(out, {}, args); }
 
-// The exact size first, then one resize and plain stores: no capacity checks per piece.
+// The exact size first, then plain stores into the grown string: no capacity check per piece,
+// and no zero fill of bytes that are overwritten anyway (resize_and_overwrite). The capacity is
+// grown geometrically first, since resize_and_overwrite alone would reserve the exact size and a
+// buffer that many commands are appended to would reallocate on every one.
 void append_command(std::string& out, std::string_view key_prefix, std::span<const std::string_view> args) {
   std::size_t total = digits(args.size()) + 3;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -44,16 +58,19 @@ void append_command(std::string& out, std::string_view key_prefix, std::span<con
     total += digits(n) + 3 + n + 2;
   }
   const std::size_t start = out.size();
-  out.resize(start + total);
-  char* p = put_length(out.data() + start, '*', args.size());
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string_view prefix = i == 1 ? key_prefix : std::string_view();
-    p = put_length(p, '$', prefix.size() + args[i].size());
-    p = put(p, prefix);
-    p = put(p, args[i]);
-    *p++ = '\r';
-    *p++ = '\n';
-  }
+  if (out.capacity() < start + total) out.reserve(std::max(start + total, 2 * out.capacity()));
+  out.resize_and_overwrite(start + total, [&](char* buffer, std::size_t size) {
+    char* p = put_length(buffer + start, '*', args.size());
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      const std::string_view prefix = i == 1 ? key_prefix : std::string_view();
+      p = put_length(p, '$', prefix.size() + args[i].size());
+      p = put(p, prefix);
+      p = put(p, args[i]);
+      *p++ = '\r';
+      *p++ = '\n';
+    }
+    return size;
+  });
 }
 
 // hiredis builds the reply through these callbacks straight into RespValues: the root is the

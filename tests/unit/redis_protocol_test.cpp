@@ -36,6 +36,33 @@ TEST(RedisResp, EncoderMatchesHiredisFormatter) {
   redisFreeCommand(theirs);
 }
 
+// Lengths around every digit-count boundary (the encoder writes short lengths without a loop),
+// with and without a key prefix, and argument counts past 9.
+TEST(RedisResp, EncoderMatchesHiredisFormatterAtLengthBoundaries) {
+  for (std::size_t len : {0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 1001, 9999, 10000, 123456}) {
+    for (std::string_view prefix : {std::string_view(), std::string_view("p:")}) {
+      const std::string key(len, 'k');
+      std::vector<std::string> args{"MGET", std::string(prefix) + key};
+      for (int i = 0; i < 11; ++i) args.push_back(std::to_string(i));
+      std::vector<std::string_view> views{"MGET", key};
+      for (std::size_t i = 2; i < args.size(); ++i) views.push_back(args[i]);
+      std::string ours = "x";
+      detail::append_command(ours, prefix, views);
+      std::vector<const char*> argv;
+      std::vector<size_t> lens;
+      for (const auto& a : args) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+      }
+      char* theirs = nullptr;
+      int n = redisFormatCommandArgv(&theirs, static_cast<int>(argv.size()), argv.data(), lens.data());
+      ASSERT_GT(n, 0);
+      EXPECT_EQ(ours, "x" + std::string(theirs, static_cast<std::size_t>(n))) << "length " << len;
+      redisFreeCommand(theirs);
+    }
+  }
+}
+
 TEST(RedisResp, ParserHandlesRepliesSplitAnywhere) {
   const std::string wire = "+OK\r\n$5\r\nhello\r\n$-1\r\n:42\r\n-ERR bad\r\n*2\r\n$1\r\na\r\n$-1\r\n";
   for (std::size_t cut = 0; cut <= wire.size(); ++cut) {
