@@ -390,9 +390,9 @@ class ConnectionImpl final : public Connection {
       if (ec) co_return CacheError::backend(io_error_text(ec));
       parser_->feed(read_buffer_.data(), n);
       for (;;) {
-        auto reply = parser_->next();
-        if (!reply) break;
-        if (!*reply) co_return reply->error();
+        auto reply = parser_->next_in_place();
+        if (!reply) co_return reply.error();
+        if (*reply == nullptr) break;
         if (!pipeline_.on_reply(std::move(**reply))) co_return CacheError::backend("unexpected reply from server");
         if (broken_ || stopped_) break;  // a completion ran inline and reset or stopped us
       }

@@ -14,7 +14,7 @@ std::size_t Pipeline::take_writes(std::string& out) {
   return taken;
 }
 
-bool Pipeline::on_reply(RespValue reply) {
+bool Pipeline::on_reply(RespValue&& reply) {
   if (written_ == 0) return false;
   auto& front = queue_.front();
   if (front.commands > 1) {

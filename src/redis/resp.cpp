@@ -83,8 +83,13 @@ struct RespParser::Reader {
 
   static RespValue* slot(const redisReadTask* task) {
     if (task->parent == nullptr) {
+      // The previous reply was moved out or is no longer wanted: reset it in place (cheaper than
+      // assigning a fresh RespValue), keeping the string's buffer if it still has one.
       auto* self = static_cast<Reader*>(task->privdata);
-      self->root = RespValue{};
+      self->root.type = RespValue::Type::Nil;
+      self->root.str.clear();
+      self->root.integer = 0;
+      self->root.elements.clear();
       return &self->root;
     }
     auto* parent = static_cast<RespValue*>(task->parent->obj);
@@ -136,12 +141,19 @@ RespParser::~RespParser() = default;
 void RespParser::feed(const char* data, std::size_t size) { redisReaderFeed(reader_->reader, data, size); }
 
 std::optional<CacheResult<RespValue>> RespParser::next() {
+  auto reply = next_in_place();
+  if (!reply) return fail(std::move(reply.error()));
+  if (*reply == nullptr) return std::nullopt;
+  return std::move(**reply);
+}
+
+CacheResult<RespValue*> RespParser::next_in_place() {
   void* raw = nullptr;
   if (redisReaderGetReply(reader_->reader, &raw) != REDIS_OK) {
     return fail(CacheError::backend(std::string("redis protocol error: ") + reader_->reader->errstr));
   }
-  if (raw == nullptr) return std::nullopt;
-  return std::move(reader_->root);
+  if (raw == nullptr) return nullptr;
+  return &reader_->root;
 }
 
 }  // namespace accelerator::remote::detail

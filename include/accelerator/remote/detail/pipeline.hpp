@@ -112,7 +112,7 @@ class Pipeline {
 
   // Routes one reply to the oldest written request. Returns false when no request awaits a reply
   // (a protocol violation: the connection must be reset).
-  bool on_reply(RespValue reply);
+  bool on_reply(RespValue&& reply);
 
   std::optional<TimePoint> next_deadline() const {
     if (queue_.empty()) return std::nullopt;

@@ -56,6 +56,9 @@ class RespParser {
   // The next complete reply; nullopt when more bytes are needed. A protocol error is returned as
   // an error and leaves the parser unusable (the connection must be dropped).
   std::optional<CacheResult<RespValue>> next();
+  // The same without moving the reply out: it stays in the parser, and the caller may move from
+  // it, until the next call of next() or next_in_place(). Null when more bytes are needed.
+  CacheResult<RespValue*> next_in_place();
 
  private:
   struct Reader;
