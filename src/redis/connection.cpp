@@ -276,6 +276,16 @@ class ConnectionImpl final : public Connection {
     });
   }
 
+  // While replies of one read are handed out, their completions queue new commands (a caller
+  // loop issues its next GET). Waiting for the whole read to be handled before writing makes
+  // client and server take turns, each idle while the other works; so once kEarlyFlush commands
+  // are queued and no write is in flight they leave at once, and the server works on them while
+  // the rest of the read is handled (what queues meanwhile leaves when that write completes).
+  static constexpr std::size_t kEarlyFlush = 8;
+  void flush_early() {
+    if (!writing_ && pipeline_.size() - pipeline_.written() >= kEarlyFlush) start_write();
+  }
+
   void start_write() {
     if (writing_ || state_ != State::Ready || broken_ || !pipeline_.has_unwritten()) return;
     write_buffer_.clear();
@@ -395,6 +405,7 @@ class ConnectionImpl final : public Connection {
         if (*reply == nullptr) break;
         if (!pipeline_.on_reply(std::move(**reply))) co_return CacheError::backend("unexpected reply from server");
         if (broken_ || stopped_) break;  // a completion ran inline and reset or stopped us
+        flush_early();
       }
     }
   }
