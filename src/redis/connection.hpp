@@ -155,6 +155,9 @@ void complete_on_executor(Handler handler, Args&&... args) {
 // none is). `cursor` is the pool's shared round-robin counter.
 inline const std::shared_ptr<Connection>& pick_ready(const std::vector<std::shared_ptr<Connection>>& pool,
                                                      std::atomic<std::size_t>& cursor) {
+  // A pool of one has nothing to choose (the loop below would return it whether ready or not):
+  // no shared counter to bump, which every command would otherwise pay an atomic add for.
+  if (pool.size() == 1) return pool.front();
   const std::size_t start = cursor.fetch_add(1, std::memory_order_relaxed);
   for (std::size_t i = 0; i < pool.size(); ++i) {
     const auto& c = pool[(start + i) % pool.size()];
