@@ -68,9 +68,10 @@ class RequestRing {
     (*this)[size_] = std::move(request);
     ++size_;
   }
-  // The front slot is reset, so nothing it held (the completion) outlives its request.
+  // The front slot's completion is reset (a no-op when it was moved out), so nothing it held
+  // outlives its request; its other members are plain values, overwritten by the next push.
   void pop_front() noexcept {
-    slots_[head_] = PendingRequest{};
+    slots_[head_].done = nullptr;
     head_ = (head_ + 1) & (slots_.size() - 1);
     --size_;
   }
