@@ -29,6 +29,7 @@
 #include "accelerator/accelerator.hpp"
 #include "accelerator/remote/detail/cluster.hpp"
 #include "accelerator/remote/redis_backend.hpp"
+#include "support/io_thread.hpp"
 #include "support/redis_bench_server.hpp"
 
 namespace accelerator::bench {
@@ -41,21 +42,7 @@ constexpr int kKeys = 10'000;
 constexpr int kConcurrency = 50;
 constexpr int kGetsPerCoroutine = 400;  // per iteration: 50 x 400 = 20 000 gets
 
-// One io_context run by one thread: the client's natural deployment for a single core.
-struct Io {
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
-  ~Io() {
-    guard.reset();
-    io.stop();
-    thread.join();
-  }
-  template <class T>
-  T run(asio::awaitable<T> a) {
-    return asio::co_spawn(io, std::move(a), asio::use_future).get();
-  }
-};
+using Io = IoThread;
 
 std::optional<remote::RedisBackend> make_backend(Io& io, benchmark::State& state, const std::string& prefix,
                                                  bool cluster = false) {

@@ -20,6 +20,7 @@
 
 #include "accelerator/accelerator.hpp"
 #include "accelerator/remote/redis_backend.hpp"
+#include "support/io_thread.hpp"
 #include "support/redis_bench_server.hpp"
 
 namespace {
@@ -32,21 +33,7 @@ constexpr int kKeys = 10'000;
 constexpr int kConcurrency = 50;
 constexpr int kGetsPerCoroutine = 400;
 
-// One io_context run by one thread, as in l2_bench.
-struct Io {
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
-  ~Io() {
-    guard.reset();
-    io.stop();
-    thread.join();
-  }
-  template <class T>
-  T run(asio::awaitable<T> a) {
-    return asio::co_spawn(io, std::move(a), asio::use_future).get();
-  }
-};
+using Io = bench::IoThread;
 
 }  // namespace
 
