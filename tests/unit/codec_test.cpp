@@ -84,6 +84,18 @@ TEST(KeyCodec, IntegersAndStrings) {
   EXPECT_EQ(KeyCodec<std::string>::encode("a:b"), "a:b");
 }
 
+// Short keys stay in std::string's small buffer; longer ones are where a sized-write
+// implementation once returned the allocation's capacity as the size (garbage tail).
+TEST(KeyCodec, JoinedKeyIsExactlyNamespaceColonKey) {
+  EXPECT_EQ(join_key("user", "42"), "user:42");
+  const std::string joined = join_key("stack-user", "91001");
+  EXPECT_EQ(joined, "stack-user:91001");
+  EXPECT_EQ(joined.size(), 16u);
+  const std::string long_key(100, 'k');
+  EXPECT_EQ(join_key("area", long_key), "area:" + long_key);
+  EXPECT_EQ(join_key("", "k"), ":k");
+}
+
 TEST(KeyCodec, NamespaceEscapingIsUnambiguous) {
   EXPECT_EQ(escape_key_segment("user"), "user");
   EXPECT_EQ(escape_key_segment("a:b"), "a\\:b");
