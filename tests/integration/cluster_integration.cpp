@@ -72,7 +72,10 @@ TEST_F(ClusterTest, BackendSpreadsKeysOverAllMastersAndMergesBatchesInOrder) {
 
   // Single-key commands reach the owner of each key.
   for (std::size_t i = 0; i < 3; ++i) {
-    ASSERT_TRUE(io.run(redis.set(keys[i], "single-" + keys[i], 60s)));
+    {
+      auto r = io.run(redis.set(keys[i], "single-" + keys[i], 60s));
+      ASSERT_TRUE(r) << r.error().to_string();
+    }
     EXPECT_EQ(io.run(redis.get(keys[i])).value(), "single-" + keys[i]);
     ASSERT_TRUE(io.run(redis.del(keys[i])));
     EXPECT_EQ(io.run(redis.get(keys[i])).value(), std::nullopt);
@@ -528,7 +531,10 @@ TEST_F(ClusterAuthTest, CredentialsApplyToEveryNode) {
     ++per_node[node_of(redis.redis_key(keys.back()))];
   }
   for (int n : per_node) ASSERT_GT(n, 0);
-  ASSERT_TRUE(io.run(redis.mset(writes)));
+  {
+    auto written = io.run(redis.mset(writes));
+    ASSERT_TRUE(written) << written.error().to_string();
+  }
   auto got = io.run(redis.mget(keys)).value();
   for (int i = 0; i < 30; ++i) EXPECT_EQ(got[static_cast<std::size_t>(i)], "x" + std::to_string(i));
   for (std::size_t n = 0; n < cluster_->size(); ++n) EXPECT_EQ(dbsize(n), per_node[n]);
