@@ -103,14 +103,14 @@ std::shared_ptr<ClusterClient> ClusterClient::start(const asio::any_io_executor&
                                                     std::shared_ptr<HealthState> health, std::string key_prefix) {
   std::shared_ptr<ClusterClient> client(
       new ClusterClient(executor, std::move(seeds), std::move(options), std::move(health), std::move(key_prefix)));
-  auto topology = std::make_shared<Topology>();
+  // The first topology is empty: its `nodes` must stay aligned with `map.nodes()`, and the map
+  // has none until the first refresh. (Seeds listed there made a MOVED that arrived before the
+  // first map assign the slot to index 0, i.e. back to the first seed: retries bounced off the
+  // seed until the redirect limit.) Until then node_for() and the refresh use seed_nodes_.
   for (const auto& seed : client->seeds_) {
-    auto node = client->node_at(seed.host, seed.port);
-    if (!node) continue;
-    client->seed_nodes_.push_back(node);
-    topology->nodes.push_back(node);
+    if (auto node = client->node_at(seed.host, seed.port)) client->seed_nodes_.push_back(std::move(node));
   }
-  client->topology_ = std::move(topology);
+  client->topology_ = std::make_shared<Topology>();
   asio::co_spawn(
       client->strand_, [client]() { return client->refresh_loop(); }, asio::detached);
   return client;
@@ -412,7 +412,7 @@ void ClusterClient::stop() {
 std::string ClusterClient::circuit() const {
   std::string_view state = "closed";
   auto t = topology();
-  for (const auto& n : t->nodes) state = worst(state, n->circuit());
+  for (const auto& n : t->nodes.empty() ? seed_nodes_ : t->nodes) state = worst(state, n->circuit());
   return std::string(state);
 }
 
