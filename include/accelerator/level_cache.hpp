@@ -290,10 +290,12 @@ class LevelCache {
     } else {
       // The L2 step runs in this frame (a remote hit, the hot path of Remote mode, needs no frame
       // of its own); only what follows a miss does.
+      std::optional<Ticket> ticket;
       if (self->l2()) {
         auto remote_read = self->remote_read_begin(*ekey, scope.started());
         auto read = co_await self->remote->get(*ekey);
         if (self->remote_read_end(remote_read, *ekey, std::move(read), stale, result)) answered_at = remote_read.ended;
+        ticket = remote_read.ticket;
       }
       if (answered_at) {
         // L2's answer is in `result`.
@@ -301,7 +303,7 @@ class LevelCache {
         result = Value{};
       } else {
         result = co_await self->load_after_miss(std::move(key), std::move(*ekey), std::move(stale), options,
-                                                scope.context(), source);
+                                                scope.context(), source, ticket);
       }
     }
     const CacheError* error = result ? nullptr : &result.error();
@@ -324,6 +326,7 @@ class LevelCache {
 
   using LoadResult = CacheResult<Value>;
   using FlightPtr = typename detail::FlightTable<LoadResult>::FlightPtr;
+  using Ticket = typename detail::FlightTable<LoadResult>::Ticket;
 
   // The loader of one get_or_load / mget_or_load call; replaces the configured loader for the
   // load that call leads. Shared by the caller and the detached load task.
@@ -541,10 +544,11 @@ class LevelCache {
       detail::GenerationTable::Generation generation;  // the key's, taken before the L2 read
       detail::GenerationTable::Generation epoch;
       std::chrono::steady_clock::time_point started;
+      Ticket ticket;                                  // flights.ticket(ekey), taken before the L2 read
       std::chrono::steady_clock::time_point ended{};  // set by remote_read_end
     };
     RemoteRead remote_read_begin(const std::string& ekey, std::chrono::steady_clock::time_point started) const {
-      return RemoteRead{generations.snapshot(ekey), generations.epoch(), started};
+      return RemoteRead{generations.snapshot(ekey), generations.epoch(), started, flights.ticket(ekey)};
     }
 
     // Whether L2 answered the call, the answer then in `result`: a fresh hit (L1 filled when in
@@ -582,12 +586,13 @@ class LevelCache {
 
     // get() after L1 and L2 missed: the load (this call's loader or the configured one), then
     // the stale fallback. `stale`: what L1 or L2 kept. `parent`: the caller's cache.get span (the
-    // cache.load span is its child). REQUIRES: a loader to run (source or the configured one).
+    // cache.load span is its child). `ticket`: flights.ticket(ekey) from before the L2 read, when
+    // there was one. REQUIRES: a loader to run (source or the configured one).
     asio::awaitable<CacheResult<Value>> load_after_miss(K key, std::string ekey, std::optional<Value> stale,
                                                         ReadOptions options, SpanContext parent,
-                                                        const CallLoadSource* source) {
+                                                        const CallLoadSource* source, std::optional<Ticket> ticket) {
       CallLoadPtr call = source ? source->make(source->fn, source->store_null) : nullptr;
-      auto loaded = co_await load_one(key, ekey, parent, std::move(call));
+      auto loaded = co_await load_one(key, ekey, parent, std::move(call), ticket);
       if (loaded) co_return std::move(*loaded);
       if (stale && config.stale_on_error && options.allow_stale) {
         metrics.stale_fallback.add();
@@ -600,7 +605,8 @@ class LevelCache {
     // ---------------------------------------------------------------- single-key load
 
     // The cache.load span covers this caller's whole wait, whether it leads the load or joins one.
-    asio::awaitable<LoadResult> load_one(const K& key, const std::string& ekey, SpanContext parent, CallLoadPtr call) {
+    asio::awaitable<LoadResult> load_one(const K& key, const std::string& ekey, SpanContext parent, CallLoadPtr call,
+                                         std::optional<Ticket> ticket) {
       Span span(tracer(), "cache.load", config.area, parent);
       auto executor = co_await asio::this_coro::executor;
       FlightPtr flight;
@@ -610,7 +616,9 @@ class LevelCache {
       } else {
         flight = std::make_shared<detail::Flight<LoadResult>>();
       }
-      if (leader && settled_while_joining(ekey, flight)) {
+      bool settled = leader && settled_while_joining(ekey, flight);
+      if (leader && !settled && missed_settled_flight(ekey, ticket)) settled = co_await settled_in_remote(ekey, flight);
+      if (settled) {
         if (span.recording()) span.set_attribute("coalesced", "true");
       } else if (leader) {
         spawn_load(executor, key, ekey, flight, /*registered=*/config.penetration_protect, /*refresh=*/false, Span(),
@@ -629,15 +637,48 @@ class LevelCache {
     // join_or_lead. The previous leader writes L1 before release() and both take the flight table's
     // mutex, so looking at L1 again now sees that value; the new flight is then completed with it
     // (its joiners get it too) instead of loading the key a second time. Counted as coalesced.
-    // Without L1 (Remote mode) there is nothing cheap to look at and a second load may run.
+    // Without L1 (Remote mode) see missed_settled_flight().
     bool settled_while_joining(const std::string& ekey, const FlightPtr& flight) {
       if (!l1() || !config.penetration_protect) return false;
       auto entry = local->get(ekey);
       if (!entry || !entry->fresh_at(clock->now())) return false;
+      settle_without_load(ekey, flight, std::move(entry->value));
+      return true;
+    }
+    // The same race in Remote mode: there is no L1 to look at, but the flight table tells whether
+    // a flight of this key ended since `ticket` (taken before this call's L2 read). Only then is L2
+    // read a second time; the previous load wrote L2 before it released its flight.
+    bool missed_settled_flight(const std::string& ekey, const std::optional<Ticket>& ticket) const {
+      return !l1() && ticket && config.penetration_protect && flights.settled_since(ekey, *ticket);
+    }
+    // Reads L2 again for the new leader of `ekey`: a fresh value completes its flight. An error, a
+    // miss or an expired value leaves the flight to the load, as the first read's outcome did.
+    asio::awaitable<bool> settled_in_remote(const std::string& ekey, FlightPtr flight) {
+      const auto started = std::chrono::steady_clock::now();
+      auto read = co_await remote->get(ekey);
+      const auto took = remote_done(started);
+      if (!read) {
+        (void)remote_failed(read.error(), took);  // the first read answered: the load goes on
+        co_return false;
+      }
+      co_return *read&& settled_by_reply(ekey, flight, std::move(**read));
+    }
+    // A second L2 reply for a new leader: settles its flight when it holds a fresh value.
+    bool settled_by_reply(const std::string& ekey, const FlightPtr& flight, std::string&& bytes) {
+      auto hit = decode_remote(std::move(bytes));
+      if (!hit) {
+        metrics.remote_corrupt.add();
+        return false;
+      }
+      if (clock->unix_now() >= hit->expire_at) return false;
+      metrics.remote_hit.add();
+      settle_without_load(ekey, flight, std::move(hit->value));
+      return true;
+    }
+    void settle_without_load(const std::string& ekey, const FlightPtr& flight, Value value) {
       metrics.singleflight_coalesced.add();
       flights.release(ekey, flight);
-      flight->complete(LoadResult(std::move(entry->value)));
-      return true;
+      flight->complete(LoadResult(std::move(value)));
     }
 
     // One refresh per key at a time: a key with any load running is left alone.
@@ -846,6 +887,7 @@ class LevelCache {
         for (std::size_t i = 0; i < n; ++i) missing.push_back(i);
       }
 
+      std::vector<std::optional<Ticket>> tickets(n);  // flights.ticket(), before the L2 read
       if (l2() && !missing.empty()) {
         std::vector<std::string> request;
         std::vector<detail::GenerationTable::Generation> generations_before;
@@ -853,6 +895,7 @@ class LevelCache {
         for (auto i : missing) {
           request.push_back(ekeys[i]);
           generations_before.push_back(generations.snapshot(ekeys[i]));
+          tickets[i] = flights.ticket(ekeys[i]);
         }
         const auto started = std::chrono::steady_clock::now();
         auto read = co_await remote->mget(request);
@@ -902,6 +945,7 @@ class LevelCache {
       std::vector<K> lead_keys;
       std::vector<std::string> lead_ekeys;
       std::vector<FlightPtr> lead_flights;
+      std::vector<std::size_t> recheck;  // new leaders whose key's flight ended after the L2 read
       for (auto i : missing) {
         FlightPtr flight;
         bool leader = true;
@@ -912,6 +956,8 @@ class LevelCache {
         }
         if (leader && settled_while_joining(ekeys[i], flight)) {
           // the value arrived from a flight that finished after this call's L1 miss
+        } else if (leader && missed_settled_flight(ekeys[i], tickets[i])) {
+          recheck.push_back(waits.size());
         } else if (leader) {
           lead_keys.push_back(unique[i]);
           lead_ekeys.push_back(ekeys[i]);
@@ -920,6 +966,24 @@ class LevelCache {
           metrics.singleflight_coalesced.add();
         }
         waits.emplace_back(i, std::move(flight));
+      }
+      if (!recheck.empty()) {
+        // One more MGET for them (Remote mode); what it does not settle joins the batch load.
+        std::vector<std::string> request;
+        for (auto w : recheck) request.push_back(ekeys[waits[w].first]);
+        const auto started = std::chrono::steady_clock::now();
+        auto read = co_await remote->mget(request);
+        const auto took = remote_done(started);
+        if (!read) (void)remote_failed(read.error(), took);
+        for (std::size_t j = 0; j < recheck.size(); ++j) {
+          const auto& [i, flight] = waits[recheck[j]];
+          if (read && j < read->size() && (*read)[j] && settled_by_reply(ekeys[i], flight, std::move(*(*read)[j]))) {
+            continue;
+          }
+          lead_keys.push_back(unique[i]);
+          lead_ekeys.push_back(ekeys[i]);
+          lead_flights.push_back(flight);
+        }
       }
       if (!lead_keys.empty()) {
         asio::co_spawn(asio::make_strand(executor),

@@ -188,6 +188,71 @@ TEST_F(RemoteCacheTest, BatchMissThatOutlivesAFinishedLoadLoadsOnlyTheRest) {
   EXPECT_EQ(cache.metrics_snapshot().singleflight_coalesced, 1u);
 }
 
+// Remote mode has no L1 to look at: the late miss learns from the flight table that a load of its
+// key ended after its L2 read, and reads L2 once more instead of loading again.
+TEST_F(RemoteCacheTest, RemoteModeMissThatOutlivesAFinishedLoadReadsL2Again) {
+  auto cache = builder(CacheMode::Remote).loader_fn(loader()).build().value();
+  auto gate = std::make_shared<testing::Gate>();
+  remote.shared().reply_gate = gate;
+  auto slow = asio::co_spawn(runner.context(), cache.get(5), asio::use_future);
+  ASSERT_TRUE(runner.run_until([&] { return gate->waiting() == 1; })) << "the first GET ran and holds its miss";
+  remote.shared().reply_gate = nullptr;
+  EXPECT_EQ(runner.run(cache.get(5)).value(), "user-5");
+  ASSERT_EQ(*loads, 1);
+  const int gets_before = remote.shared().gets;
+  gate->open();
+  ASSERT_TRUE(runner.run_until([&] { return slow.wait_for(0s) == std::future_status::ready; }));
+  EXPECT_EQ(slow.get().value(), "user-5");
+  EXPECT_EQ(*loads, 1) << "the late miss took the finished load's value from L2";
+  EXPECT_EQ(remote.shared().gets - gets_before, 1) << "one more GET, for the late miss";
+  auto m = cache.metrics_snapshot();
+  EXPECT_EQ(m.load_total, 1u);
+  EXPECT_EQ(m.singleflight_coalesced, 1u);
+}
+
+// Without a load ending in between, a Remote-mode miss loads at once: no second L2 read.
+TEST_F(RemoteCacheTest, RemoteModeMissReadsL2OnceWhenNoLoadEnded) {
+  auto cache = builder(CacheMode::Remote).loader_fn(loader()).build().value();
+  EXPECT_EQ(runner.run(cache.get(8)).value(), "user-8");
+  EXPECT_EQ(remote.shared().gets, 1);
+  EXPECT_EQ(*loads, 1);
+  EXPECT_EQ(cache.metrics_snapshot().singleflight_coalesced, 0u);
+}
+
+TEST_F(RemoteCacheTest, RemoteModeBatchMissThatOutlivesAFinishedLoadLoadsOnlyTheRest) {
+  auto batch_keys = std::make_shared<std::vector<Key>>();
+  auto cache =
+      builder(CacheMode::Remote)
+          .mloader_fn(
+              loader(),
+              [batch_keys](const std::vector<Key>& ids) -> asio::awaitable<CacheResult<LoadedMap<Key, std::string>>> {
+                LoadedMap<Key, std::string> out;
+                for (auto id : ids) {
+                  batch_keys->push_back(id);
+                  out.emplace(id, "batch-" + std::to_string(id));
+                }
+                co_return out;
+              })
+          .build()
+          .value();
+  auto gate = std::make_shared<testing::Gate>();
+  remote.shared().reply_gate = gate;
+  auto slow = asio::co_spawn(runner.context(), cache.mget({6, 7}), asio::use_future);
+  ASSERT_TRUE(runner.run_until([&] { return gate->waiting() == 1; })) << "the MGET ran and holds its misses";
+  remote.shared().reply_gate = nullptr;
+  EXPECT_EQ(runner.run(cache.get(6)).value(), "user-6");
+  const int mgets_before = remote.shared().mgets;
+  gate->open();
+  ASSERT_TRUE(runner.run_until([&] { return slow.wait_for(0s) == std::future_status::ready; }));
+  auto got = slow.get();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->at(6), "user-6") << "key 6 came from the load that finished first, through L2";
+  EXPECT_EQ(got->at(7), "batch-7");
+  EXPECT_EQ(*batch_keys, std::vector<Key>{7}) << "the batch loader saw only the key nobody had loaded";
+  EXPECT_EQ(remote.shared().mgets - mgets_before, 1) << "one MGET re-read key 6 only";
+  EXPECT_EQ(cache.metrics_snapshot().singleflight_coalesced, 1u);
+}
+
 TEST_F(RemoteCacheTest, BatchWriteBackIsOneRoundTrip) {
   auto cache =
       builder()

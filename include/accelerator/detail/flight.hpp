@@ -5,10 +5,15 @@
 // caller, so a caller that is cancelled or times out never cancels the load for the others.
 #pragma once
 
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -45,10 +50,29 @@ class Flight {
 };
 
 // Maps an encoded key to the flight loading it. Thread-safe.
+//
+// It also tells a caller whether a flight for its key ended while the caller was not looking
+// (settled_since): a caller that read L2 before a load's write-back and joins after that load
+// unregistered would otherwise lead a second load of a value L2 already holds. Ended flights are
+// counted per stripe of keys (a stripe's count only grows, under the table's mutex), so a stale
+// ticket means "a flight of this key, or of a key sharing its stripe, ended since": a false
+// positive costs one extra L2 read, never a wrong value.
 template <class T>
 class FlightTable {
  public:
   using FlightPtr = std::shared_ptr<Flight<T>>;
+  using Ticket = std::uint64_t;
+
+  // Taken before the L2 read whose miss may lead to join_or_lead().
+  Ticket ticket(std::string_view key) const noexcept {
+    return settled_[stripe_of(key)].load(std::memory_order_acquire);
+  }
+  // Whether a flight of `key` (or of a key in its stripe) was released after `ticket` was taken.
+  // Reliable right after join_or_lead() made the caller leader: release() counts under the mutex
+  // join_or_lead() took, so an earlier release is visible.
+  bool settled_since(std::string_view key, Ticket ticket) const noexcept {
+    return settled_[stripe_of(key)].load(std::memory_order_acquire) != ticket;
+  }
 
   // The key's current flight (leader=false), or a new one registered for it (leader=true), in
   // which case the caller must start the load and later call release().
@@ -70,7 +94,10 @@ class FlightTable {
   void release(const std::string& key, const FlightPtr& flight) {
     std::lock_guard lock(mutex_);
     auto it = flights_.find(key);
-    if (it != flights_.end() && it->second == flight) flights_.erase(it);
+    if (it != flights_.end() && it->second == flight) {
+      flights_.erase(it);
+      settled_[stripe_of(key)].fetch_add(1, std::memory_order_release);
+    }
   }
 
   // Detaches whatever flight the key has: its waiters still get its result, but later callers
@@ -86,8 +113,14 @@ class FlightTable {
   }
 
  private:
+  static constexpr std::size_t kStripes = 1024;
+  static std::size_t stripe_of(std::string_view key) noexcept {
+    return std::hash<std::string_view>{}(key) & (kStripes - 1);
+  }
+
   mutable std::mutex mutex_;
   std::unordered_map<std::string, FlightPtr> flights_;
+  std::array<std::atomic<Ticket>, kStripes> settled_{};
 };
 
 }  // namespace accelerator::detail
