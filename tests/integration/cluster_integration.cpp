@@ -127,6 +127,50 @@ TEST_F(ClusterTest, BackendSpreadsKeysOverAllMastersAndMergesBatchesInOrder) {
   EXPECT_EQ(h.circuit, "closed");
 }
 
+// A user that may not run CLUSTER SLOTS (managed Redis services restrict it) never gets a slot
+// map: every command first goes to a seed and the MOVED replies teach the client where each slot
+// lives. (A MOVED that arrived before the first map used to send the retries back to the first
+// seed until the redirect limit: the commands for the other nodes failed.)
+TEST_F(ClusterTest, WithoutClusterSlotsPermissionMovedRepliesRouteEveryCommand) {
+  for (std::size_t n = 0; n < cluster_->size(); ++n) {
+    auto admin = node_backend(n);
+    auto made = raw(admin, {"ACL", "SETUSER", "noslots", "on", ">slots-pw", "~*", "&*", "+@all", "-cluster"});
+    ASSERT_EQ(made.str, "OK") << "node " << n;
+  }
+  auto o = options();
+  const std::string scheme = "redis-cluster://";
+  ASSERT_EQ(o.url.rfind(scheme, 0), 0u) << o.url;
+  o.url.insert(scheme.size(), "noslots:slots-pw@");
+  auto redis = backend(o);
+  auto refused = raw(redis, {"CLUSTER", "SLOTS"});
+  ASSERT_TRUE(refused.is_error()) << "the user must not read the slot map";
+
+  std::vector<std::string> keys;
+  std::vector<int> per_node(cluster_->size(), 0);
+  for (int i = 0; i < 30; ++i) {
+    keys.push_back("m" + std::to_string(i));
+    ++per_node[node_of(redis.redis_key(keys.back()))];
+  }
+  for (std::size_t n = 0; n < per_node.size(); ++n) ASSERT_GE(per_node[n], 2) << "node " << n << " gets keys";
+  for (std::size_t i = 0; i < 10; ++i) {
+    auto r = io.run(redis.set(keys[i], "single-" + keys[i], 60s));
+    ASSERT_TRUE(r) << keys[i] << ": " << r.error().to_string();
+  }
+  std::vector<RemoteWrite> writes;
+  for (std::size_t i = 10; i < keys.size(); ++i) writes.push_back(RemoteWrite{keys[i], "batch-" + keys[i], 60s});
+  {
+    auto r = io.run(redis.mset(writes));
+    ASSERT_TRUE(r) << r.error().to_string();
+  }
+  auto got = io.run(redis.mget(keys));
+  ASSERT_TRUE(got) << got.error().to_string();
+  ASSERT_EQ(got->size(), keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ((*got)[i], (i < 10 ? "single-" : "batch-") + keys[i]) << keys[i];
+  }
+  for (std::size_t n = 0; n < cluster_->size(); ++n) EXPECT_EQ(dbsize(n), per_node[n]) << "node " << n;
+}
+
 TEST_F(ClusterTest, LevelCacheRemoteAndBothModesOnAllMasters) {
   for (CacheMode mode : {CacheMode::Remote, CacheMode::Both}) {
     SCOPED_TRACE(mode == CacheMode::Remote ? "Remote" : "Both");
