@@ -176,6 +176,7 @@ class LevelCacheBuilder {
     state->config = config;
     state->key_namespace = escape_key_segment(config.area);
     state->clock = clock_ ? clock_ : SystemClock::instance();
+    state->clock_is_steady = state->clock->now_is_steady_clock();
     copy_into(state->local, local_);
     copy_into(state->remote, remote_);
     copy_into(state->loader, loader_);

@@ -22,6 +22,10 @@ class Clock {
   virtual ~Clock() = default;
   virtual TimePoint now() const noexcept = 0;
   virtual UnixTime unix_now() const noexcept = 0;
+  // True when now() is exactly std::chrono::steady_clock::now(): a caller that has just read the
+  // steady clock (to time a call) may use that reading as now() instead of reading again. A clock
+  // read costs 20-40 ns, a tenth of an L1 hit.
+  virtual bool now_is_steady_clock() const noexcept { return false; }
 };
 
 // The real clocks.
@@ -29,6 +33,7 @@ class SystemClock final : public Clock {
  public:
   TimePoint now() const noexcept override { return std::chrono::steady_clock::now(); }
   UnixTime unix_now() const noexcept override { return std::chrono::system_clock::now(); }
+  bool now_is_steady_clock() const noexcept override { return true; }
   // One shared instance; the default for every cache and backend.
   static std::shared_ptr<const Clock> instance();
 };

@@ -284,7 +284,7 @@ class LevelCache {
     if (!ekey) {
       self->metrics.get_errors.add();
       result = fail(ekey.error());
-    } else if (auto hit = self->read_local(*ekey, options, stale, refresh)) {
+    } else if (auto hit = self->read_local(*ekey, options, stale, refresh, scope.started())) {
       if (refresh) self->start_refresh(co_await asio::this_coro::executor, key, *ekey);
       result = std::move(*hit);
     } else {
@@ -354,6 +354,7 @@ class LevelCache {
     CacheConfig config;
     std::string key_namespace;  // escaped area
     std::shared_ptr<const Clock> clock;
+    bool clock_is_steady = false;  // clock->now() is steady_clock::now() (see local_now)
     std::optional<LB> local;
     std::optional<RB> remote;
     std::optional<L> loader;
@@ -376,6 +377,16 @@ class LevelCache {
     }
 
     // ---------------------------------------------------------------- keys and entries
+
+    // The L1 entry of `ekey`, with the backend's own expiry judged at `now` when it accepts a
+    // time (one clock reading then serves the backend and the caller's freshness check).
+    auto local_get(const std::string& ekey, TimePoint now) {
+      if constexpr (requires(LB & l) { l.get(ekey, now); }) {
+        return local->get(ekey, now);
+      } else {
+        return local->get(ekey);
+      }
+    }
 
     CacheResult<std::string> encode(const K& key) const {
       std::string encoded;
@@ -518,11 +529,13 @@ class LevelCache {
     // hit is due for a refresh-ahead, which the caller then starts with start_refresh() (it has
     // the executor; asking a coroutine for it costs an executor copy, so only then). Refresh-ahead
     // uses only the configured loader, also in get_or_load.
+    // `started`: the call's start (a steady_clock reading), used as the current time when the clock
+    // is the steady clock: an L1 hit then reads the clock only to time the call.
     std::optional<Value> read_local(const std::string& ekey, const ReadOptions& options, std::optional<Value>& stale,
-                                    bool& refresh) {
+                                    bool& refresh, std::chrono::steady_clock::time_point started) {
       if (!l1()) return std::nullopt;
-      if (auto entry = local->get(ekey)) {
-        const TimePoint now = clock->now();
+      const TimePoint now = clock_is_steady ? started : clock->now();
+      if (auto entry = local_get(ekey, now)) {
         if (entry->fresh_at(now)) {
           metrics.local_hit.add();
           refresh = config.refresh_ahead && !options.disable_load && loader &&
@@ -640,8 +653,9 @@ class LevelCache {
     // Without L1 (Remote mode) see missed_settled_flight().
     bool settled_while_joining(const std::string& ekey, const FlightPtr& flight) {
       if (!l1() || !config.penetration_protect) return false;
-      auto entry = local->get(ekey);
-      if (!entry || !entry->fresh_at(clock->now())) return false;
+      const TimePoint now = clock->now();
+      auto entry = local_get(ekey, now);
+      if (!entry || !entry->fresh_at(now)) return false;
       settle_without_load(ekey, flight, std::move(entry->value));
       return true;
     }
@@ -868,7 +882,7 @@ class LevelCache {
       if (l1()) {
         const TimePoint now = clock->now();
         for (std::size_t i = 0; i < n; ++i) {
-          if (auto entry = local->get(ekeys[i])) {
+          if (auto entry = local_get(ekeys[i], now)) {
             if (entry->fresh_at(now)) {
               metrics.local_hit.add();
               if (config.refresh_ahead && !options.disable_load && loader &&

@@ -50,6 +50,9 @@ class TinyLfuBackend {
   }
 
   std::optional<StoredEntry<V>> get(const std::string& key) { return engine_->get(key); }
+  // get() with expiry judged at `now`, a reading the caller already has (LevelCache passes the
+  // one it judges freshness by, so the engine need not read the clock again).
+  std::optional<StoredEntry<V>> get(const std::string& key, TimePoint now) { return engine_->get_at(key, now); }
   void set(const std::string& key, StoredEntry<V> entry) {
     const TimePoint until = entry.stale_until;
     engine_->put(key, std::move(entry), until);
