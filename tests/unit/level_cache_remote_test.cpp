@@ -137,77 +137,75 @@ TEST_F(RemoteCacheTest, MgetReadsL1ThenOneMgetThenOneMload) {
 }
 
 // A caller whose L2 miss arrives after another caller's load of the same key has finished (its
-// flight already unregistered) takes the value that load put in L1 instead of loading again.
+// flight already unregistered) takes that load's value instead of loading again: through L1 in
+// Both mode; in Remote mode the flight table tells it a load of its key ended after its L2 read,
+// and it reads L2 once more.
 TEST_F(RemoteCacheTest, MissThatOutlivesAFinishedLoadDoesNotLoadAgain) {
-  auto cache = builder().loader_fn(loader()).build().value();
-  auto gate = std::make_shared<testing::Gate>();
-  remote.shared().reply_gate = gate;
-  auto slow = asio::co_spawn(runner.context(), cache.get(5), asio::use_future);
-  ASSERT_TRUE(runner.run_until([&] { return gate->waiting() == 1; })) << "the first GET ran and holds its miss";
-  remote.shared().reply_gate = nullptr;
-  EXPECT_EQ(runner.run(cache.get(5)).value(), "user-5");
-  ASSERT_EQ(*loads, 1);
-  gate->open();
-  ASSERT_TRUE(runner.run_until([&] { return slow.wait_for(0s) == std::future_status::ready; }));
-  EXPECT_EQ(slow.get().value(), "user-5");
-  EXPECT_EQ(*loads, 1) << "the late miss joined the finished load through L1";
-  auto m = cache.metrics_snapshot();
-  EXPECT_EQ(m.load_total, 1u);
-  EXPECT_EQ(m.singleflight_coalesced, 1u);
+  for (const auto mode : {CacheMode::Both, CacheMode::Remote}) {
+    SCOPED_TRACE(mode == CacheMode::Both ? "Both" : "Remote");
+    remote.shared().data.clear();
+    *loads = 0;
+    auto cache = builder(mode).loader_fn(loader()).build().value();
+    auto gate = std::make_shared<testing::Gate>();
+    remote.shared().reply_gate = gate;
+    auto slow = asio::co_spawn(runner.context(), cache.get(5), asio::use_future);
+    ASSERT_TRUE(runner.run_until([&] { return gate->waiting() == 1; })) << "the first GET ran and holds its miss";
+    remote.shared().reply_gate = nullptr;
+    EXPECT_EQ(runner.run(cache.get(5)).value(), "user-5");
+    ASSERT_EQ(*loads, 1);
+    const int gets_before = remote.shared().gets;
+    gate->open();
+    ASSERT_TRUE(runner.run_until([&] { return slow.wait_for(0s) == std::future_status::ready; }));
+    EXPECT_EQ(slow.get().value(), "user-5");
+    EXPECT_EQ(*loads, 1) << "the late miss joined the finished load";
+    EXPECT_EQ(remote.shared().gets - gets_before, mode == CacheMode::Remote ? 1 : 0)
+        << "Remote mode reads L2 once more for the late miss";
+    auto m = cache.metrics_snapshot();
+    EXPECT_EQ(m.load_total, 1u);
+    EXPECT_EQ(m.singleflight_coalesced, 1u);
+  }
 }
 
+// A batch whose L2 misses arrive after another caller's load of one of its keys has finished
+// (its flight already unregistered) takes that value (Both mode: through L1; Remote mode: one more
+// MGET of that key) and loads only the rest.
 TEST_F(RemoteCacheTest, BatchMissThatOutlivesAFinishedLoadLoadsOnlyTheRest) {
-  auto batch_keys = std::make_shared<std::vector<Key>>();
-  auto cache =
-      builder()
-          .mloader_fn(
-              loader(),
-              [batch_keys](const std::vector<Key>& ids) -> asio::awaitable<CacheResult<LoadedMap<Key, std::string>>> {
-                LoadedMap<Key, std::string> out;
-                for (auto id : ids) {
-                  batch_keys->push_back(id);
-                  out.emplace(id, "batch-" + std::to_string(id));
-                }
-                co_return out;
-              })
-          .build()
-          .value();
-  auto gate = std::make_shared<testing::Gate>();
-  remote.shared().reply_gate = gate;
-  auto slow = asio::co_spawn(runner.context(), cache.mget({6, 7}), asio::use_future);
-  ASSERT_TRUE(runner.run_until([&] { return gate->waiting() == 1; })) << "the MGET ran and holds its misses";
-  remote.shared().reply_gate = nullptr;
-  EXPECT_EQ(runner.run(cache.get(6)).value(), "user-6");
-  gate->open();
-  ASSERT_TRUE(runner.run_until([&] { return slow.wait_for(0s) == std::future_status::ready; }));
-  auto got = slow.get();
-  ASSERT_TRUE(got);
-  EXPECT_EQ(got->at(6), "user-6") << "key 6 came from the load that finished first";
-  EXPECT_EQ(got->at(7), "batch-7");
-  EXPECT_EQ(*batch_keys, std::vector<Key>{7}) << "the batch loader saw only the key nobody had loaded";
-  EXPECT_EQ(cache.metrics_snapshot().singleflight_coalesced, 1u);
-}
-
-// Remote mode has no L1 to look at: the late miss learns from the flight table that a load of its
-// key ended after its L2 read, and reads L2 once more instead of loading again.
-TEST_F(RemoteCacheTest, RemoteModeMissThatOutlivesAFinishedLoadReadsL2Again) {
-  auto cache = builder(CacheMode::Remote).loader_fn(loader()).build().value();
-  auto gate = std::make_shared<testing::Gate>();
-  remote.shared().reply_gate = gate;
-  auto slow = asio::co_spawn(runner.context(), cache.get(5), asio::use_future);
-  ASSERT_TRUE(runner.run_until([&] { return gate->waiting() == 1; })) << "the first GET ran and holds its miss";
-  remote.shared().reply_gate = nullptr;
-  EXPECT_EQ(runner.run(cache.get(5)).value(), "user-5");
-  ASSERT_EQ(*loads, 1);
-  const int gets_before = remote.shared().gets;
-  gate->open();
-  ASSERT_TRUE(runner.run_until([&] { return slow.wait_for(0s) == std::future_status::ready; }));
-  EXPECT_EQ(slow.get().value(), "user-5");
-  EXPECT_EQ(*loads, 1) << "the late miss took the finished load's value from L2";
-  EXPECT_EQ(remote.shared().gets - gets_before, 1) << "one more GET, for the late miss";
-  auto m = cache.metrics_snapshot();
-  EXPECT_EQ(m.load_total, 1u);
-  EXPECT_EQ(m.singleflight_coalesced, 1u);
+  for (const auto mode : {CacheMode::Both, CacheMode::Remote}) {
+    SCOPED_TRACE(mode == CacheMode::Both ? "Both" : "Remote");
+    remote.shared().data.clear();
+    auto batch_keys = std::make_shared<std::vector<Key>>();
+    auto cache =
+        builder(mode)
+            .mloader_fn(
+                loader(),
+                [batch_keys](const std::vector<Key>& ids) -> asio::awaitable<CacheResult<LoadedMap<Key, std::string>>> {
+                  LoadedMap<Key, std::string> out;
+                  for (auto id : ids) {
+                    batch_keys->push_back(id);
+                    out.emplace(id, "batch-" + std::to_string(id));
+                  }
+                  co_return out;
+                })
+            .build()
+            .value();
+    auto gate = std::make_shared<testing::Gate>();
+    remote.shared().reply_gate = gate;
+    auto slow = asio::co_spawn(runner.context(), cache.mget({6, 7}), asio::use_future);
+    ASSERT_TRUE(runner.run_until([&] { return gate->waiting() == 1; })) << "the MGET ran and holds its misses";
+    remote.shared().reply_gate = nullptr;
+    EXPECT_EQ(runner.run(cache.get(6)).value(), "user-6");
+    const int mgets_before = remote.shared().mgets;
+    gate->open();
+    ASSERT_TRUE(runner.run_until([&] { return slow.wait_for(0s) == std::future_status::ready; }));
+    auto got = slow.get();
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->at(6), "user-6") << "key 6 came from the load that finished first";
+    EXPECT_EQ(got->at(7), "batch-7");
+    EXPECT_EQ(*batch_keys, std::vector<Key>{7}) << "the batch loader saw only the key nobody had loaded";
+    EXPECT_EQ(remote.shared().mgets - mgets_before, mode == CacheMode::Remote ? 1 : 0)
+        << "Remote mode re-reads key 6 with one MGET";
+    EXPECT_EQ(cache.metrics_snapshot().singleflight_coalesced, 1u);
+  }
 }
 
 // Without a load ending in between, a Remote-mode miss loads at once: no second L2 read.
@@ -217,40 +215,6 @@ TEST_F(RemoteCacheTest, RemoteModeMissReadsL2OnceWhenNoLoadEnded) {
   EXPECT_EQ(remote.shared().gets, 1);
   EXPECT_EQ(*loads, 1);
   EXPECT_EQ(cache.metrics_snapshot().singleflight_coalesced, 0u);
-}
-
-TEST_F(RemoteCacheTest, RemoteModeBatchMissThatOutlivesAFinishedLoadLoadsOnlyTheRest) {
-  auto batch_keys = std::make_shared<std::vector<Key>>();
-  auto cache =
-      builder(CacheMode::Remote)
-          .mloader_fn(
-              loader(),
-              [batch_keys](const std::vector<Key>& ids) -> asio::awaitable<CacheResult<LoadedMap<Key, std::string>>> {
-                LoadedMap<Key, std::string> out;
-                for (auto id : ids) {
-                  batch_keys->push_back(id);
-                  out.emplace(id, "batch-" + std::to_string(id));
-                }
-                co_return out;
-              })
-          .build()
-          .value();
-  auto gate = std::make_shared<testing::Gate>();
-  remote.shared().reply_gate = gate;
-  auto slow = asio::co_spawn(runner.context(), cache.mget({6, 7}), asio::use_future);
-  ASSERT_TRUE(runner.run_until([&] { return gate->waiting() == 1; })) << "the MGET ran and holds its misses";
-  remote.shared().reply_gate = nullptr;
-  EXPECT_EQ(runner.run(cache.get(6)).value(), "user-6");
-  const int mgets_before = remote.shared().mgets;
-  gate->open();
-  ASSERT_TRUE(runner.run_until([&] { return slow.wait_for(0s) == std::future_status::ready; }));
-  auto got = slow.get();
-  ASSERT_TRUE(got);
-  EXPECT_EQ(got->at(6), "user-6") << "key 6 came from the load that finished first, through L2";
-  EXPECT_EQ(got->at(7), "batch-7");
-  EXPECT_EQ(*batch_keys, std::vector<Key>{7}) << "the batch loader saw only the key nobody had loaded";
-  EXPECT_EQ(remote.shared().mgets - mgets_before, 1) << "one MGET re-read key 6 only";
-  EXPECT_EQ(cache.metrics_snapshot().singleflight_coalesced, 1u);
 }
 
 TEST_F(RemoteCacheTest, BatchWriteBackIsOneRoundTrip) {
