@@ -354,7 +354,7 @@ class LevelCache {
     CacheConfig config;
     std::string key_namespace;  // escaped area
     std::shared_ptr<const Clock> clock;
-    bool clock_is_steady = false;  // clock->now() is steady_clock::now() (see local_now)
+    bool clock_is_steady = false;  // clock->now() is steady_clock::now() (see read_local)
     std::optional<LB> local;
     std::optional<RB> remote;
     std::optional<L> loader;
@@ -675,7 +675,8 @@ class LevelCache {
         (void)remote_failed(read.error(), took);  // the first read answered: the load goes on
         co_return false;
       }
-      co_return *read&& settled_by_reply(ekey, flight, std::move(**read));
+      if (!*read) co_return false;  // still a miss
+      co_return settled_by_reply(ekey, flight, std::move(**read));
     }
     // A second L2 reply for a new leader: settles its flight when it holds a fresh value.
     bool settled_by_reply(const std::string& ekey, const FlightPtr& flight, std::string&& bytes) {
