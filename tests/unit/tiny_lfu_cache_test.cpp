@@ -197,7 +197,10 @@ TEST(TinyLfuCache, InvalidateIfRemovesMatchesOnly) {
 }
 
 TEST(TinyLfuCache, HotEntriesSurviveAScan) {
-  Cache cache(with_capacity(200));
+  // Hits applied on this thread, so the admission decisions do not depend on timing.
+  Cache::Options o = with_capacity(200);
+  o.maintenance = Maintenance::kCallerThread;
+  Cache cache(o);
   for (int round = 0; round < 20; ++round) {
     for (std::uint64_t k = 0; k < 150; ++k) {
       if (!cache.get(k)) cache.put(k, k);
@@ -213,6 +216,55 @@ TEST(TinyLfuCache, HotEntriesSurviveAScan) {
   int hot = 0;
   for (std::uint64_t k = 0; k < 150; ++k) hot += cache.get(k).has_value();
   EXPECT_GE(hot, 140);
+}
+
+TEST(TinyLfuCache, CallerThreadMaintenanceAppliesEvery32HitsAtOnce) {
+  Cache::Options o = with_capacity(100);
+  o.maintenance = Maintenance::kCallerThread;
+  Cache cache(o);
+  for (std::uint64_t k = 0; k < 10; ++k) cache.put(k, k);
+  for (int i = 0; i < 31; ++i) ASSERT_TRUE(cache.get(i % 10).has_value());
+  EXPECT_EQ(cache.stats().reads_applied, 0u);  // recorded, waiting in the ring
+  ASSERT_TRUE(cache.get(3).has_value());
+  EXPECT_EQ(cache.stats().reads_applied, 32u);
+  EXPECT_FALSE(cache.get(99).has_value());  // misses are counted, not recorded
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(cache.get(i).has_value());
+  cache.cleanup();  // applies what waits
+  EXPECT_EQ(cache.stats().reads_applied, 37u);
+  EXPECT_EQ(cache.stats().reads_dropped, 0u);
+  EXPECT_EQ(cache.stats().hits, 37u);
+  EXPECT_EQ(cache.stats().misses, 1u);
+}
+
+TEST(TinyLfuCacheConcurrency, BackgroundMaintenanceAppliesHitsWithoutFurtherCalls) {
+  Cache cache(with_capacity(100));  // Maintenance::kBackground is the default
+  for (std::uint64_t k = 0; k < 10; ++k) cache.put(k, k);
+  for (std::uint64_t round = 1; round <= 10; ++round) {
+    for (int i = 0; i < 32; ++i) ASSERT_TRUE(cache.get(i % 10).has_value());
+    // No call into the cache from here on: only the maintenance thread can apply them.
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (cache.stats().reads_applied < 32 * round && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(100us);
+    }
+    ASSERT_EQ(cache.stats().reads_applied, 32 * round);
+  }
+  EXPECT_EQ(cache.stats().reads_dropped, 0u);
+}
+
+TEST(TinyLfuCacheConcurrency, DestroyingACacheWithADrainPendingIsSafe) {
+  // Each cache is destroyed right after a drain was scheduled for it; the destructor must
+  // take the task off the maintenance thread (ASan/TSan would report the use after free).
+  std::atomic<int> evicted{0};
+  for (int i = 0; i < 200; ++i) {
+    Cache::Options o = with_capacity(4);
+    o.listener = [&](const std::uint64_t&, const std::uint64_t&, RemovalCause cause) {
+      if (cause == RemovalCause::kEvicted) evicted.fetch_add(1);
+    };
+    Cache cache(o);
+    for (std::uint64_t k = 0; k < 5; ++k) cache.put(k, k);
+    for (int r = 0; r < 64; ++r) cache.get(r % 5);  // >= 32 hits: a drain is scheduled
+  }
+  EXPECT_EQ(evicted.load(), 200);  // one per cache: five puts into four slots
 }
 
 TEST(TinyLfuCacheConcurrency, WriteStormNeverExceedsBoundByOnePercent) {

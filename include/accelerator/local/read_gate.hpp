@@ -9,9 +9,12 @@
 // A read therefore costs one uncontended compare-exchange on a thread-private line and a load of
 // a flag that only changes when that shard is written.
 //
-// The stripe a reader holds also carries its buffer of recorded accesses (TinyLFU needs to hear
-// about hits, but a hit must not take the policy lock) and its hit/miss counters: while a reader
-// holds a stripe it is the only thread touching them.
+// The stripe a reader holds also carries its hit/miss counters and a ring of recorded accesses
+// (TinyLFU needs to hear about hits, but a hit must not take the policy lock). The ring has one
+// producer at a time, the stripe's holder, and one consumer, whoever holds the cache's policy
+// lock; `head` and `tail` hand entries over with release/acquire, so neither side waits for
+// the other. A full ring drops new accesses (lossy, as in Caffeine: the policy needs the shape
+// of the access stream, not every access).
 //
 // Thread-safety: enter()/leave() from any thread; lock_shard()/unlock_shard() REQUIRE that
 // writers are serialised by the caller (the cache's policy mutex). Not copyable.
@@ -26,18 +29,48 @@ namespace accelerator::local {
 
 class ReadGate {
  public:
-  static constexpr std::size_t kBufferSize = 32;  // recorded accesses per stripe before a drain
+  static constexpr std::uint32_t kRingSize = 128;  // recorded accesses a stripe can hold
 
   struct alignas(64) Stripe {
     std::atomic<std::uint32_t> holder{0};  // 0 = free, otherwise 1 + the shard being read
-    std::uint32_t buffered = 0;            // valid entries in `buffer`; holder-only
+    std::atomic<std::uint32_t> head{0};    // accesses recorded (mod 2^32); written by the holder
+    std::atomic<std::uint32_t> tail{0};    // accesses consumed; written by the consumer
     std::atomic<std::uint64_t> hits{0};    // written by the holder, read by anyone (relaxed)
     std::atomic<std::uint64_t> misses{0};
-    std::uint64_t buffer[kBufferSize];  // holder-only
+    std::atomic<std::uint64_t> dropped{0};  // accesses lost to a full ring
+    std::uint64_t ring[kRingSize];          // slot i is the producer's until head passes it
 
     // Counter bumps by the holder: a plain load/store pair, no read-modify-write.
     static void bump(std::atomic<std::uint64_t>& counter) noexcept {
       counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+    // Holder only. Returns how many accesses now wait in the ring (0 if the access was dropped).
+    std::uint32_t record(std::uint64_t access) noexcept {
+      const std::uint32_t h = head.load(std::memory_order_relaxed);
+      const std::uint32_t waiting = h - tail.load(std::memory_order_acquire);
+      if (waiting == kRingSize) {
+        bump(dropped);
+        return 0;
+      }
+      ring[h % kRingSize] = access;
+      head.store(h + 1, std::memory_order_release);
+      return waiting + 1;
+    }
+    // Consumer only (REQUIRES the caller serialises consumers). Calls f(const uint64_t*, n) on
+    // the waiting accesses in order, in runs of at most `kRun`; returns how many.
+    template <class F>
+    std::uint32_t consume(F&& f) noexcept {
+      constexpr std::uint32_t kRun = 32;
+      const std::uint32_t t = tail.load(std::memory_order_relaxed);
+      const std::uint32_t h = head.load(std::memory_order_acquire);
+      std::uint64_t run[kRun];
+      for (std::uint32_t i = t; i != h;) {
+        std::uint32_t n = 0;
+        for (; n < kRun && i != h; ++n, ++i) run[n] = ring[i % kRingSize];
+        f(static_cast<const std::uint64_t*>(run), n);
+      }
+      tail.store(h, std::memory_order_release);
+      return h - t;
     }
   };
 

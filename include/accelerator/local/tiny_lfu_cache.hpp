@@ -6,17 +6,22 @@
 //   * Lookups: keys live in 64 open-addressing tables (linear probing, 8-byte buckets of a
 //     32-bit hash tag and an entry id); entries live in a chunked slab indexed by id, so an
 //     entry never moves. Readers pass a ReadGate (no shared lock: one compare-exchange on a
-//     thread-private line) and record the hit in their stripe's buffer; a full buffer is
-//     applied to the policy under a try-lock, and dropped if the lock is busy (lossy, as in
-//     Caffeine: the policy needs the shape of the access stream, not every access).
+//     thread-private line) and record the hit in their stripe's ring. Once 32 hits wait, the
+//     cache schedules a drain on the shared MaintenanceThread (default), which applies them to
+//     the policy off the reading thread, or (Maintenance::kCallerThread) the reader applies
+//     them itself under a try-lock. A reader whose ring is full, and a writer while a drain
+//     waits to start, drain themselves. Hits are dropped only when a ring is full and another
+//     thread holds the policy (lossy, as in Caffeine: the policy needs the shape of the access
+//     stream, not every access).
 //   * Writes (put, invalidate, expiry, eviction) take the policy mutex, exclude readers of the
 //     one shard they touch, and run eviction before returning, so the bound holds at all times
 //     outside a write in progress: weight() <= capacity() (one entry more inside a put).
 //   * Expiry: a per-entry deadline; reads treat a passed deadline as absent and a timer wheel
 //     removes expired entries during writes, drains and cleanup(), so they stop counting.
-//   * The removal listener runs after the policy mutex is released, on the thread that caused
-//     the removal (before that call returns), with the cause; no lock is held, so it may call
-//     back into the cache.
+//   * The removal listener runs after the policy mutex is released, with the cause, on the
+//     thread that caused the removal: the writer (before its call returns), cleanup()'s caller,
+//     or for removals found by a drain the thread that ran it (the maintenance thread by
+//     default). No lock is held, so it may call back into the cache; it must not destroy it.
 //
 // Thread-safety: every member may be called concurrently. Not copyable (wrap in shared_ptr to
 // share). Requirements on types: K and V copy-constructible; Hash/Eq stateless-constructible.
@@ -41,6 +46,7 @@
 #include "accelerator/clock.hpp"
 #include "accelerator/local/hashing.hpp"
 #include "accelerator/local/large_array.hpp"
+#include "accelerator/local/maintenance_thread.hpp"
 #include "accelerator/local/read_gate.hpp"
 #include "accelerator/local/tiny_lfu_policy.hpp"
 
@@ -55,6 +61,14 @@ struct TinyLfuStats {
   std::uint64_t evictions_size = 0;
   std::uint64_t evictions_expired = 0;
   std::uint64_t window_capacity = 0;  // the adaptive window's current share of capacity
+  std::uint64_t reads_applied = 0;    // hits the policy has heard about
+  std::uint64_t reads_dropped = 0;    // hits lost because their stripe's ring was full
+};
+
+// Who applies recorded hits to the policy.
+enum class Maintenance {
+  kBackground,    // the shared MaintenanceThread: a hit costs the reader only the lookup
+  kCallerThread,  // the reading thread, every 32 hits (deterministic; no other thread involved)
 };
 
 template <class K, class V, class Hash = std::hash<K>, class Eq = std::equal_to<K>>
@@ -69,18 +83,22 @@ class TinyLfuCache {
     std::uint64_t expected_entries = 0;  // sizes the sketch when weighted; 0 = capacity
     std::shared_ptr<const Clock> clock = SystemClock::instance();
     Listener listener;  // empty: no notifications
+    Maintenance maintenance = Maintenance::kBackground;
   };
 
   explicit TinyLfuCache(Options options)
       : options_(std::move(options)),
         policy_(policy_options(options_), now_ns()),
         gate_(kShards),
-        chunk_bits_(chunk_bits_for(expected(options_))) {
+        chunk_bits_(chunk_bits_for(expected(options_))),
+        drainer_(*this) {
     for (auto& table : tables_) table.reset(8);
   }
   TinyLfuCache(const TinyLfuCache&) = delete;
   TinyLfuCache& operator=(const TinyLfuCache&) = delete;
   ~TinyLfuCache() {
+    // Idle means the maintenance thread neither holds nor will run this cache's task.
+    if (drain_state_.load(std::memory_order_acquire) != kIdle) MaintenanceThread::shared().cancel(&drainer_);
     for (auto& table : tables_) {
       for (std::size_t i = 0; i <= table.mask; ++i) {
         if (table.buckets[i].tag != 0) slot(table.buckets[i].id)->~Slot();
@@ -135,6 +153,7 @@ class TinyLfuCache {
     ReadGate::Stripe& stripe = gate_.enter(shard);
     const Table& table = tables_[shard];
     bool hit = false;
+    std::uint32_t waiting = 0;
     for (std::size_t i = table.home(h);; i = (i + 1) & table.mask) {
       const Bucket b = table.buckets[i];
       if (b.tag == 0) break;
@@ -144,19 +163,12 @@ class TinyLfuCache {
       if (check_time && s->expire_ns <= now) break;
       f(static_cast<const V&>(s->value));
       hit = true;
-      stripe.buffer[stripe.buffered++] = (std::uint64_t{b.id} << 32) | h;
+      waiting = stripe.record((std::uint64_t{b.id} << 32) | h);
       break;
     }
     ReadGate::Stripe::bump(hit ? stripe.hits : stripe.misses);
-    std::uint64_t drained[ReadGate::kBufferSize];
-    std::uint32_t count = 0;
-    if (stripe.buffered == ReadGate::kBufferSize) {
-      count = stripe.buffered;
-      std::copy(stripe.buffer, stripe.buffer + count, drained);
-      stripe.buffered = 0;
-    }
     gate_.leave(stripe);
-    if (count != 0) drain(drained, count);
+    if (waiting >= kDrainThreshold) request_drain(waiting);
     return hit;
   }
 
@@ -256,11 +268,12 @@ class TinyLfuCache {
     invalidate_if([](const K&, const V&) { return true; });
   }
 
-  // Applies pending expiry (and any buffered policy work) now.
+  // Applies recorded hits and pending expiry now.
   void cleanup() {
     Pending pending;
     {
       std::lock_guard lock(mutex_);
+      apply_recorded_reads();
       maintain(pending);
     }
     notify(pending);
@@ -282,6 +295,10 @@ class TinyLfuCache {
     s.evictions_size = evictions_size_.load(std::memory_order_relaxed);
     s.evictions_expired = evictions_expired_.load(std::memory_order_relaxed);
     s.window_capacity = window_max_.load(std::memory_order_relaxed);
+    s.reads_applied = reads_applied_.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < gate_.stripe_count(); ++i) {
+      s.reads_dropped += gate_.stripe(i).dropped.load(std::memory_order_relaxed);
+    }
     return s;
   }
 
@@ -290,6 +307,17 @@ class TinyLfuCache {
   static constexpr std::size_t kShards = std::size_t{1} << kShardBits;
   static constexpr std::size_t kMidBits = 10, kMid = std::size_t{1} << kMidBits;
   static constexpr std::size_t kTop = 1024;
+  // Recorded hits that make a drain worth its fixed cost (a lock, a task hand-over).
+  static constexpr std::uint32_t kDrainThreshold = 32;
+  enum DrainState : std::uint8_t { kIdle, kScheduled, kRunning };
+
+  // The cache's task on the maintenance thread (a member, so MaintenanceTask stays out of the
+  // cache's public interface).
+  struct Drainer final : MaintenanceTask {
+    explicit Drainer(TinyLfuCache& c) : cache(c) {}
+    void run_maintenance() override { cache.run_drain(); }
+    TinyLfuCache& cache;
+  };
 
   struct Slot {
     K key;
@@ -452,6 +480,9 @@ class TinyLfuCache {
   }
   // Expiry, then eviction down to the bound. REQUIRES: mutex_ held.
   void maintain(Pending& pending) {
+    // A drain is wanted but not started: apply the hits now, so that eviction sees them (a
+    // writer holds the policy anyway; the maintenance thread then finds the rings empty).
+    if (drain_state_.load(std::memory_order_relaxed) == kScheduled) apply_recorded_reads();
     if (expiry_used_.load(std::memory_order_relaxed)) {
       dropped_.clear();
       policy_.expire(now_ns(), dropped_);
@@ -469,16 +500,55 @@ class TinyLfuCache {
     weight_.store(policy_.weight(), std::memory_order_relaxed);
     window_max_.store(policy_.window_maximum(), std::memory_order_relaxed);
   }
-  // Applies buffered hits; dropped when another thread holds the policy (lossy by design).
-  void drain(const std::uint64_t* accesses, std::uint32_t count) {
+  // Moves every stripe's recorded hits into the policy. REQUIRES: mutex_ held.
+  void apply_recorded_reads() noexcept {
+    std::uint64_t applied = 0;
+    for (std::size_t i = 0; i < gate_.stripe_count(); ++i) {
+      applied += gate_.stripe(i).consume(
+          [&](const std::uint64_t* accesses, std::uint32_t n) { policy_.access_batch(accesses, n); });
+    }
+    reads_applied_.store(reads_applied_.load(std::memory_order_relaxed) + applied, std::memory_order_relaxed);
+  }
+  // A reader's ring holds `waiting` hits, enough to drain. In the background the drain is
+  // scheduled once (state kIdle -> kScheduled; readers that find it scheduled or running leave
+  // it be). The reader drains itself when it runs maintenance on its own thread, or when its
+  // ring is full (the maintenance thread is behind: asleep, descheduled or busy), unless another
+  // thread holds the policy; its hits then wait in the ring for the next try.
+  void request_drain(std::uint32_t waiting) {
+    if (options_.maintenance == Maintenance::kBackground && waiting < ReadGate::kRingSize) {
+      std::uint8_t idle = kIdle;
+      if (drain_state_.load(std::memory_order_relaxed) == kIdle &&
+          drain_state_.compare_exchange_strong(idle, kScheduled, std::memory_order_acq_rel)) {
+        MaintenanceThread::shared().schedule(&drainer_);
+      }
+      return;
+    }
     Pending pending;
     {
       std::unique_lock lock(mutex_, std::try_to_lock);
       if (!lock.owns_lock()) return;
-      policy_.access_batch(accesses, count);
+      apply_recorded_reads();
       maintain(pending);
     }
     notify(pending);
+  }
+  // On the maintenance thread. kIdle is stored last: after it, this thread does not touch the
+  // cache again (the destructor relies on that).
+  void run_drain() {
+    drain_state_.store(kRunning, std::memory_order_relaxed);
+    Pending pending;
+    {
+      std::lock_guard lock(mutex_);
+      apply_recorded_reads();
+      maintain(pending);
+    }
+    try {
+      notify(pending);
+    } catch (...) {
+      drain_state_.store(kIdle, std::memory_order_release);
+      throw;
+    }
+    drain_state_.store(kIdle, std::memory_order_release);
   }
   void notify(Pending& pending) {
     for (auto& r : pending) options_.listener(r.key, r.value, r.cause);
@@ -491,7 +561,10 @@ class TinyLfuCache {
   std::array<Table, kShards> tables_;
   const int chunk_bits_;
   std::array<std::atomic<std::atomic<Slot*>*>, kTop> directory_{};
-  std::vector<std::uint32_t> dropped_;  // scratch, under mutex_
+  std::vector<std::uint32_t> dropped_;           // scratch, under mutex_
+  std::atomic<std::uint64_t> reads_applied_{0};  // written under mutex_
+  std::atomic<std::uint8_t> drain_state_{kIdle};
+  Drainer drainer_;
   std::atomic<bool> expiry_used_{false};
   std::atomic<std::size_t> size_{0};
   std::atomic<std::uint64_t> weight_{0};

@@ -1,0 +1,68 @@
+// accelerator/local/maintenance_thread.hpp — one shared thread that runs caches' deferred policy work.
+//
+// A cache hit must tell the eviction policy about the access, and applying that (a sketch
+// increment and a list move per hit) costs about as much as the lookup itself. Readers therefore
+// only record their hits; when enough are recorded a cache schedules a task here, and this
+// thread applies them, off the reading thread (Caffeine does the same on a ForkJoinPool).
+//
+// One thread serves every cache in the process, started on first use and never stopped (it
+// sleeps when there is nothing to do, after spinning briefly so that a steady stream of tasks
+// does not pay a wake-up each). Tasks run one at a time, in the order scheduled. A child
+// process made by fork() gets a thread of its own; fork() waits for a running task to finish.
+//
+// Thread-safety: schedule() and cancel() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+
+namespace accelerator::local {
+
+class MaintenanceTask {
+ public:
+  // Runs on the maintenance thread. Exceptions are caught and dropped (there is no caller to
+  // report them to).
+  virtual void run_maintenance() = 0;
+
+ protected:
+  ~MaintenanceTask() = default;
+};
+
+class MaintenanceThread {
+ public:
+  // The process-wide instance (never destroyed: caches with static storage may outlive any
+  // other static object).
+  static MaintenanceThread& shared();
+
+  // Queues `task` to run once. REQUIRES: `task` is not already queued (callers track that with
+  // their own state) and stays alive until it has run or cancel() returned.
+  void schedule(MaintenanceTask* task);
+  // Removes `task` from the queue and waits until it is not running. Call before destroying a
+  // task that may be queued. Must not be called from the task itself.
+  void cancel(MaintenanceTask* task);
+
+  std::size_t tasks_run() const;
+
+ private:
+  MaintenanceThread();
+  void loop();
+  void before_fork();
+  void after_fork(bool in_child);
+  void wait_for_work(std::unique_lock<std::mutex>& lock);
+
+  mutable std::mutex mutex_;
+  std::condition_variable work_;
+  std::condition_variable idle_;
+  std::deque<MaintenanceTask*> queue_;
+  std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without the mutex while spinning
+  MaintenanceTask* running_ = nullptr;
+  bool started_ = false;  // the thread is started by the first schedule()
+  bool sleeping_ = false;
+  bool forking_ = false;  // set between fork()'s prepare and its parent/child handlers
+  std::size_t tasks_run_ = 0;
+};
+
+}  // namespace accelerator::local
