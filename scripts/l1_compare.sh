@@ -63,6 +63,10 @@ print("%-10s %14s %14s %8s" % ("threads", "accelerator/s", "caffeine/s", "ratio"
 print("%-10d %14.0f %14.0f %8.2f" % (1, ours1, caf1, ours1 / caf1))
 print("%-10d %14.0f %14.0f %8.2f" % (2, ours2, caf2, ours2 / caf2))
 print("scaling 1->2 threads: accelerator %.2fx, caffeine %.2fx (target >= 1.6x)" % (ours2 / ours1, caf2 / caf1))
+heard = [runs["l1/read_zipf/threads:%d" % t].get("policy_heard") for t in (1, 2)]
+if None not in heard:
+    print("share of hits the policy heard (the rest dropped by full read rings): 1 thread %.3f, 2 threads %.3f"
+          % tuple(heard))
 print("overhead per entry beyond key and value: %.1f bytes (target <= 64)" % mem)
 if mem_at:
     print("at other capacities: " + ", ".join("%d: %.1f" % kv for kv in sorted(mem_at.items()))

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <new>
 #include <thread>
 
@@ -59,10 +60,7 @@ void MaintenanceThread::schedule(MaintenanceTask* task) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    if (!started_) {
-      std::thread([this] { loop(); }).detach();
-      started_ = true;
-    }
+    start_if_needed();
     queue_.push_back(task);
     queued_.store(queue_.size(), std::memory_order_release);
     wake = sleeping_;
@@ -70,20 +68,53 @@ void MaintenanceThread::schedule(MaintenanceTask* task) {
   if (wake) work_.notify_one();
 }
 
-void MaintenanceThread::cancel(MaintenanceTask* task) {
-  std::unique_lock lock(mutex_);
-  queue_.erase(std::remove(queue_.begin(), queue_.end(), task), queue_.end());
-  queued_.store(queue_.size(), std::memory_order_release);
-  idle_.wait(lock, [&] { return running_ != task; });
+void MaintenanceThread::schedule_after(MaintenanceTask* task, std::chrono::steady_clock::duration delay) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    start_if_needed();
+    timers_.emplace_back(std::chrono::steady_clock::now() + delay, task);
+    std::push_heap(timers_.begin(), timers_.end(), std::greater<>());
+    wake = sleeping_;  // it may sleep until a later timer
+  }
+  if (wake) work_.notify_one();
 }
 
-std::size_t MaintenanceThread::tasks_run() const {
-  std::lock_guard lock(mutex_);
-  return tasks_run_;
+void MaintenanceThread::cancel(MaintenanceTask* task) {
+  std::unique_lock lock(mutex_);
+  // Wait first: a running task may schedule itself again (an expiry sweep re-arms its timer).
+  idle_.wait(lock, [&] { return running_ != task; });
+  queue_.erase(std::remove(queue_.begin(), queue_.end(), task), queue_.end());
+  queued_.store(queue_.size(), std::memory_order_release);
+  const auto timers_end =
+      std::remove_if(timers_.begin(), timers_.end(), [&](const Timer& t) { return t.second == task; });
+  if (timers_end != timers_.end()) {
+    timers_.erase(timers_end, timers_.end());
+    std::make_heap(timers_.begin(), timers_.end(), std::greater<>());
+  }
+}
+
+void MaintenanceThread::start_if_needed() {
+  if (started_) return;
+  std::thread([this] { loop(); }).detach();
+  started_ = true;
+}
+
+void MaintenanceThread::queue_due_timers() {
+  const auto now = std::chrono::steady_clock::now();
+  while (!timers_.empty() && timers_.front().first <= now) {
+    std::pop_heap(timers_.begin(), timers_.end(), std::greater<>());
+    queue_.push_back(timers_.back().second);
+    timers_.pop_back();
+  }
+  queued_.store(queue_.size(), std::memory_order_release);
 }
 
 void MaintenanceThread::wait_for_work(std::unique_lock<std::mutex>& lock) {
-  const auto ready = [&] { return !queue_.empty() && !forking_; };
+  const auto ready = [&] {
+    queue_due_timers();
+    return !queue_.empty() && !forking_;
+  };
   if (ready()) return;
   lock.unlock();
   const auto give_up = std::chrono::steady_clock::now() + kSpinBeforeSleep;
@@ -92,7 +123,13 @@ void MaintenanceThread::wait_for_work(std::unique_lock<std::mutex>& lock) {
   }
   lock.lock();
   sleeping_ = true;
-  work_.wait(lock, ready);
+  while (!ready()) {
+    if (timers_.empty()) {
+      work_.wait(lock);
+    } else {
+      work_.wait_until(lock, timers_.front().first);
+    }
+  }
   sleeping_ = false;
 }
 
@@ -112,7 +149,6 @@ void MaintenanceThread::loop() {
     }
     lock.lock();
     running_ = nullptr;
-    ++tasks_run_;
     idle_.notify_all();
   }
 }

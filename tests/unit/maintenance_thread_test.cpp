@@ -84,6 +84,22 @@ TEST(MaintenanceThreadConcurrency, CancelWaitsForTheRunningTaskAndDropsQueuedOne
   EXPECT_EQ(queued.runs.load(), 0);
 }
 
+TEST(MaintenanceThreadConcurrency, TimedTasksRunAfterTheirDelayAndCancelRemovesThem) {
+  auto& thread = MaintenanceThread::shared();
+  CountingTask soon, later, cancelled;
+  const auto start = std::chrono::steady_clock::now();
+  thread.schedule_after(&later, 200ms);
+  thread.schedule_after(&cancelled, 100ms);
+  thread.schedule_after(&soon, 50ms);
+  thread.cancel(&cancelled);
+  ASSERT_TRUE(eventually([&] { return soon.runs.load() == 1; }));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 50ms);
+  ASSERT_TRUE(eventually([&] { return later.runs.load() == 1; }));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 200ms);
+  EXPECT_EQ(cancelled.runs.load(), 0);  // its time (100 ms) passed before `later` ran
+  EXPECT_EQ(soon.runs.load(), 1);
+}
+
 // Not a *Concurren* test: ThreadSanitizer does not support threads started after fork().
 TEST(MaintenanceThreadFork, AForkedChildRunsTasksOnAThreadOfItsOwn) {
 #if defined(__SANITIZE_THREAD__)

@@ -236,6 +236,36 @@ TEST(TinyLfuCache, CallerThreadMaintenanceAppliesEvery32HitsAtOnce) {
   EXPECT_EQ(cache.stats().misses, 1u);
 }
 
+TEST(TinyLfuCacheConcurrency, AFullRingIsDrainedByTheFirstHitAfterThePolicyIsFree) {
+  Cache::Options o = with_capacity(100);
+  o.maintenance = Maintenance::kCallerThread;
+  Cache cache(o);
+  for (std::uint64_t k = 0; k < 10; ++k) cache.put(k, k);
+  // invalidate_if runs its predicate under the policy lock: hold it there.
+  std::atomic<bool> holding{false}, release{false};
+  std::thread holder([&] {
+    cache.invalidate_if([&](const std::uint64_t&, const std::uint64_t&) {
+      holding.store(true);
+      while (!release.load()) std::this_thread::sleep_for(100us);
+      return false;
+    });
+  });
+  while (!holding.load()) std::this_thread::sleep_for(100us);
+  const std::uint32_t hits = ReadGate::kRingSize + 72;
+  for (std::uint32_t i = 0; i < hits; ++i) ASSERT_TRUE(cache.get(i % 10).has_value());
+  EXPECT_EQ(cache.stats().reads_applied, 0u);  // every drain attempt found the policy busy
+  EXPECT_EQ(cache.stats().reads_dropped, 72u);
+  release.store(true);
+  holder.join();
+  // The ring is still full; the next hit is dropped but must drain the ring (a full ring that
+  // no longer asked for a drain would lose every later hit).
+  ASSERT_TRUE(cache.get(1).has_value());
+  EXPECT_EQ(cache.stats().reads_applied, ReadGate::kRingSize);
+  ASSERT_TRUE(cache.get(2).has_value());
+  cache.cleanup();
+  EXPECT_EQ(cache.stats().reads_applied, ReadGate::kRingSize + 1);
+}
+
 TEST(TinyLfuCacheConcurrency, BackgroundMaintenanceAppliesHitsWithoutFurtherCalls) {
   Cache cache(with_capacity(100));  // Maintenance::kBackground is the default
   for (std::uint64_t k = 0; k < 10; ++k) cache.put(k, k);
@@ -249,6 +279,32 @@ TEST(TinyLfuCacheConcurrency, BackgroundMaintenanceAppliesHitsWithoutFurtherCall
     ASSERT_EQ(cache.stats().reads_applied, 32 * round);
   }
   EXPECT_EQ(cache.stats().reads_dropped, 0u);
+}
+
+TEST(TinyLfuCacheConcurrency, ExpiredEntriesLeaveWithoutAnyCall) {
+  auto clock = std::make_shared<ManualClock>();
+  std::mutex mutex;
+  std::vector<std::pair<std::uint64_t, std::thread::id>> expired;
+  Cache::Options o = with_capacity(100);
+  o.clock = clock;
+  o.listener = [&](const std::uint64_t& key, const std::uint64_t&, RemovalCause cause) {
+    std::lock_guard lock(mutex);
+    if (cause == RemovalCause::kExpired) expired.emplace_back(key, std::this_thread::get_id());
+  };
+  Cache cache(o);
+  for (std::uint64_t k = 0; k < 10; ++k) cache.put(k, k, clock->now() + 5ms);
+  for (std::uint64_t k = 10; k < 15; ++k) cache.put(k, k);
+  clock->advance(10ms);
+  // From here only size() (a counter read): the maintenance thread's sweep must do it.
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (cache.size() != 5 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(cache.size(), 5u);
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(expired.size(), 10u);
+  for (const auto& [key, thread] : expired) {
+    EXPECT_LT(key, 10u);
+    EXPECT_NE(thread, std::this_thread::get_id());
+  }
 }
 
 TEST(TinyLfuCacheConcurrency, DestroyingACacheWithADrainPendingIsSafe) {

@@ -14,10 +14,13 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 namespace accelerator::local {
 
@@ -40,11 +43,11 @@ class MaintenanceThread {
   // Queues `task` to run once. REQUIRES: `task` is not already queued (callers track that with
   // their own state) and stays alive until it has run or cancel() returned.
   void schedule(MaintenanceTask* task);
-  // Removes `task` from the queue and waits until it is not running. Call before destroying a
-  // task that may be queued. Must not be called from the task itself.
+  // Queues `task` to run once after `delay` (e.g. a cache's next expiry sweep). Same REQUIRES.
+  void schedule_after(MaintenanceTask* task, std::chrono::steady_clock::duration delay);
+  // Removes `task` from the queue and the timers and waits until it is not running. Call before
+  // destroying a task that may be queued. Must not be called from the task itself.
   void cancel(MaintenanceTask* task);
-
-  std::size_t tasks_run() const;
 
  private:
   MaintenanceThread();
@@ -52,17 +55,21 @@ class MaintenanceThread {
   void before_fork();
   void after_fork(bool in_child);
   void wait_for_work(std::unique_lock<std::mutex>& lock);
+  void start_if_needed();   // REQUIRES: mutex_ held
+  void queue_due_timers();  // REQUIRES: mutex_ held
+
+  using Timer = std::pair<std::chrono::steady_clock::time_point, MaintenanceTask*>;
 
   mutable std::mutex mutex_;
   std::condition_variable work_;
   std::condition_variable idle_;
   std::deque<MaintenanceTask*> queue_;
   std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without the mutex while spinning
+  std::vector<Timer> timers_;           // a min-heap on the time (std::greater)
   MaintenanceTask* running_ = nullptr;
   bool started_ = false;  // the thread is started by the first schedule()
   bool sleeping_ = false;
   bool forking_ = false;  // set between fork()'s prepare and its parent/child handlers
-  std::size_t tasks_run_ = 0;
 };
 
 }  // namespace accelerator::local

@@ -29,7 +29,7 @@ namespace accelerator::local {
 
 class ReadGate {
  public:
-  static constexpr std::uint32_t kRingSize = 128;  // recorded accesses a stripe can hold
+  static constexpr std::uint32_t kRingSize = 256;  // recorded accesses a stripe can hold
 
   struct alignas(64) Stripe {
     std::atomic<std::uint32_t> holder{0};  // 0 = free, otherwise 1 + the shard being read
@@ -44,13 +44,14 @@ class ReadGate {
     static void bump(std::atomic<std::uint64_t>& counter) noexcept {
       counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
-    // Holder only. Returns how many accesses now wait in the ring (0 if the access was dropped).
+    // Holder only. Returns how many accesses now wait in the ring (kRingSize when it was full
+    // and `access` was dropped: the caller must then still see that a drain is due).
     std::uint32_t record(std::uint64_t access) noexcept {
       const std::uint32_t h = head.load(std::memory_order_relaxed);
       const std::uint32_t waiting = h - tail.load(std::memory_order_acquire);
       if (waiting == kRingSize) {
         bump(dropped);
-        return 0;
+        return waiting;
       }
       ring[h % kRingSize] = access;
       head.store(h + 1, std::memory_order_release);

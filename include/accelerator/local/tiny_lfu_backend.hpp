@@ -3,7 +3,8 @@
 // Keys are LevelCache's encoded strings; values are StoredEntry<V>. An entry is kept until its
 // `stale_until` (the engine's per-entry expiry), so get() returns expired-but-in-grace entries
 // and LevelCache decides freshness; after stale_until the entry reads as absent and the timer
-// wheel drops it at the next write, buffer drain or stats() call.
+// wheel drops it at the next write, drain or stats() call, or the maintenance thread's sweep
+// (at most about a second later).
 //
 //   local::TinyLfuBackend<std::string> l1(100'000);                       // 100k entries
 //   auto l1 = local::TinyLfuBackend<std::string>::weighted(64 << 20,      // 64 MiB of

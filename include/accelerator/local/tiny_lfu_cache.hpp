@@ -17,7 +17,9 @@
 //     one shard they touch, and run eviction before returning, so the bound holds at all times
 //     outside a write in progress: weight() <= capacity() (one entry more inside a put).
 //   * Expiry: a per-entry deadline; reads treat a passed deadline as absent and a timer wheel
-//     removes expired entries during writes, drains and cleanup(), so they stop counting.
+//     removes expired entries during writes, drains and cleanup(), and (background mode) in a
+//     sweep the maintenance thread runs every second while the cache holds entries, so they
+//     stop counting even if no call comes.
 //   * The removal listener runs after the policy mutex is released, with the cause, on the
 //     thread that caused the removal: the writer (before its call returns), cleanup()'s caller,
 //     or for removals found by a drain the thread that ran it (the maintenance thread by
@@ -91,7 +93,8 @@ class TinyLfuCache {
         policy_(policy_options(options_), now_ns()),
         gate_(kShards),
         chunk_bits_(chunk_bits_for(expected(options_))),
-        drainer_(*this) {
+        drainer_(*this),
+        expirer_(*this) {
     for (auto& table : tables_) table.reset(8);
   }
   TinyLfuCache(const TinyLfuCache&) = delete;
@@ -99,6 +102,7 @@ class TinyLfuCache {
   ~TinyLfuCache() {
     // Idle means the maintenance thread neither holds nor will run this cache's task.
     if (drain_state_.load(std::memory_order_acquire) != kIdle) MaintenanceThread::shared().cancel(&drainer_);
+    if (expiry_sweeps_used_.load(std::memory_order_acquire)) MaintenanceThread::shared().cancel(&expirer_);
     for (auto& table : tables_) {
       for (std::size_t i = 0; i <= table.mask; ++i) {
         if (table.buckets[i].tag != 0) slot(table.buckets[i].id)->~Slot();
@@ -311,11 +315,19 @@ class TinyLfuCache {
   static constexpr std::uint32_t kDrainThreshold = 32;
   enum DrainState : std::uint8_t { kIdle, kScheduled, kRunning };
 
-  // The cache's task on the maintenance thread (a member, so MaintenanceTask stays out of the
+  // How often the maintenance thread removes expired entries of a cache nobody calls.
+  static constexpr auto kExpirySweep = std::chrono::seconds(1);
+
+  // The cache's tasks on the maintenance thread (members, so MaintenanceTask stays out of the
   // cache's public interface).
   struct Drainer final : MaintenanceTask {
     explicit Drainer(TinyLfuCache& c) : cache(c) {}
     void run_maintenance() override { cache.run_drain(); }
+    TinyLfuCache& cache;
+  };
+  struct Expirer final : MaintenanceTask {
+    explicit Expirer(TinyLfuCache& c) : cache(c) {}
+    void run_maintenance() override { cache.run_expiry_sweep(); }
     TinyLfuCache& cache;
   };
 
@@ -494,6 +506,28 @@ class TinyLfuCache {
     remove_dropped(dropped_, RemovalCause::kEvicted, pending);
     evictions_size_.fetch_add(dropped_.size(), std::memory_order_relaxed);
     publish_size();
+    arm_expiry_sweep();
+  }
+  // Entries with a deadline wait for a sweep even if no call comes (background mode only: the
+  // caller-thread mode involves no other thread). REQUIRES: mutex_ held.
+  void arm_expiry_sweep() {
+    if (expiry_sweep_armed_ || options_.maintenance != Maintenance::kBackground ||
+        !expiry_used_.load(std::memory_order_relaxed) || policy_.size() == 0) {
+      return;
+    }
+    expiry_sweep_armed_ = true;
+    expiry_sweeps_used_.store(true, std::memory_order_release);
+    MaintenanceThread::shared().schedule_after(&expirer_, kExpirySweep);
+  }
+  // On the maintenance thread; re-arms itself (through maintain) while entries remain.
+  void run_expiry_sweep() {
+    Pending pending;
+    {
+      std::lock_guard lock(mutex_);
+      expiry_sweep_armed_ = false;
+      maintain(pending);
+    }
+    notify(pending);
   }
   void publish_size() noexcept {
     size_.store(policy_.size(), std::memory_order_relaxed);
@@ -538,9 +572,14 @@ class TinyLfuCache {
     drain_state_.store(kRunning, std::memory_order_relaxed);
     Pending pending;
     {
-      std::lock_guard lock(mutex_);
-      apply_recorded_reads();
-      maintain(pending);
+      // A writer holds the policy: it applies the hits itself if it sees the drain scheduled,
+      // else the next hit schedules another drain. Waiting here would make that writer's next
+      // lock wait for this thread (a futex round trip per write on a mixed workload).
+      std::unique_lock lock(mutex_, std::try_to_lock);
+      if (lock.owns_lock()) {
+        apply_recorded_reads();
+        maintain(pending);
+      }
     }
     try {
       notify(pending);
@@ -565,6 +604,9 @@ class TinyLfuCache {
   std::atomic<std::uint64_t> reads_applied_{0};  // written under mutex_
   std::atomic<std::uint8_t> drain_state_{kIdle};
   Drainer drainer_;
+  bool expiry_sweep_armed_ = false;              // under mutex_: expirer_ is in the maintenance thread's timers
+  std::atomic<bool> expiry_sweeps_used_{false};  // set once: the destructor must cancel expirer_
+  Expirer expirer_;
   std::atomic<bool> expiry_used_{false};
   std::atomic<std::size_t> size_{0};
   std::atomic<std::uint64_t> weight_{0};
