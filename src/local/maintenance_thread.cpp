@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <new>
+#include <system_error>
 #include <thread>
 
 namespace accelerator::local {
@@ -96,8 +97,14 @@ void MaintenanceThread::cancel(MaintenanceTask* task) {
 
 void MaintenanceThread::start_if_needed() {
   if (started_) return;
-  std::thread([this] { loop(); }).detach();
-  started_ = true;
+  try {
+    std::thread([this] { loop(); }).detach();
+    started_ = true;
+  } catch (const std::system_error&) {
+    // No thread (resource limits): the task waits in the queue and the next schedule() tries
+    // again. Caches stay correct meanwhile: a cache whose drain waits here has its hits applied
+    // by writers and by readers whose rings fill, as without a maintenance thread.
+  }
 }
 
 void MaintenanceThread::queue_due_timers() {
@@ -134,6 +141,9 @@ void MaintenanceThread::wait_for_work(std::unique_lock<std::mutex>& lock) {
 }
 
 void MaintenanceThread::loop() {
+#if defined(__linux__)
+  ::pthread_setname_np(::pthread_self(), "acc-maintenance");  // what top -H and gdb show
+#endif
   std::unique_lock lock(mutex_);
   for (;;) {
     wait_for_work(lock);
