@@ -6,7 +6,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "accelerator/detail/striped_counter.hpp"
 
@@ -15,6 +18,33 @@ namespace {
 
 void wait_until(const std::atomic<bool>& flag) {
   while (!flag.load()) std::this_thread::yield();
+}
+
+// The holder learns how many accesses wait without reading the consumer's line on every read:
+// the count is exact from ReadGate::kExactFrom on (where the cache decides to drain) and right
+// again at the first access after a drain.
+TEST(ReadGate, RecordCountsWaitingAccessesExactlyWhereDrainsAreDecided) {
+  auto stripe = std::make_unique<ReadGate::Stripe>();
+  const auto line_of = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) / 64; };
+  EXPECT_NE(line_of(&stripe->tail), line_of(&stripe->holder)) << "a drain must not take the readers' line";
+
+  std::uint32_t reported = 0;
+  for (std::uint64_t i = 0; i < 40; ++i) reported = stripe->record(i);
+  EXPECT_EQ(reported, 40u);
+  std::vector<std::uint64_t> seen;
+  EXPECT_EQ(stripe->consume([&](const std::uint64_t* a, std::uint32_t n) { seen.insert(seen.end(), a, a + n); }), 40u);
+  ASSERT_EQ(seen.size(), 40u);
+  for (std::uint64_t i = 0; i < 40; ++i) EXPECT_EQ(seen[i], i);
+  EXPECT_EQ(stripe->record(100), 1u) << "the first access after a drain sees the drained ring";
+  for (std::uint32_t i = 2; i <= ReadGate::kRingSize; ++i) reported = stripe->record(100 + i);
+  EXPECT_EQ(reported, ReadGate::kRingSize);
+  EXPECT_EQ(stripe->record(999), ReadGate::kRingSize) << "full: dropped, and still reported as due";
+  EXPECT_EQ(stripe->dropped.load(), 1u);
+  seen.clear();
+  EXPECT_EQ(stripe->consume([&](const std::uint64_t* a, std::uint32_t n) { seen.insert(seen.end(), a, a + n); }),
+            ReadGate::kRingSize);
+  EXPECT_EQ(seen.back(), 100u + ReadGate::kRingSize) << "the dropped access is not in the ring";
+  EXPECT_EQ(stripe->record(7), 1u);
 }
 
 // Stripe numbers are handed out round-robin, so two busy threads can share a home stripe while

@@ -30,25 +30,40 @@ namespace accelerator::local {
 class ReadGate {
  public:
   static constexpr std::uint32_t kRingSize = 256;  // recorded accesses a stripe can hold
+  // record() reports exactly how many accesses wait once at least this many do; below it, the
+  // count may include accesses already consumed (see tail_seen).
+  static constexpr std::uint32_t kExactFrom = 32;
 
+  // Two cache lines of counters, then the ring. The holder's line is written on every read; the
+  // consumer's line only by a drain. Were `tail` beside `holder`, every drain would take the
+  // line the next read's compare-exchange needs away from the reading core.
   struct alignas(64) Stripe {
     std::atomic<std::uint32_t> holder{0};  // 0 = free, otherwise 1 + the shard being read
     std::atomic<std::uint32_t> head{0};    // accesses recorded (mod 2^32); written by the holder
-    std::atomic<std::uint32_t> tail{0};    // accesses consumed; written by the consumer
-    std::atomic<std::uint64_t> hits{0};    // written by the holder, read by anyone (relaxed)
+    // The holder's last reading of `tail` (only ever behind it). The holder re-reads `tail`
+    // only when this says kExactFrom accesses wait, so most reads touch no line the consumer
+    // writes. Written and read by holders only, each under the stripe's claim.
+    std::uint32_t tail_seen = 0;
+    std::atomic<std::uint64_t> hits{0};  // written by the holder, read by anyone (relaxed)
     std::atomic<std::uint64_t> misses{0};
-    std::atomic<std::uint64_t> dropped{0};  // accesses lost to a full ring
-    std::uint64_t ring[kRingSize];          // slot i is the producer's until head passes it
+    std::atomic<std::uint64_t> dropped{0};           // accesses lost to a full ring
+    alignas(64) std::atomic<std::uint32_t> tail{0};  // accesses consumed; written by the consumer
+    alignas(64) std::uint64_t ring[kRingSize];       // slot i is the producer's until head passes it
 
     // Counter bumps by the holder: a plain load/store pair, no read-modify-write.
     static void bump(std::atomic<std::uint64_t>& counter) noexcept {
       counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
-    // Holder only. Returns how many accesses now wait in the ring (kRingSize when it was full
-    // and `access` was dropped: the caller must then still see that a drain is due).
+    // Holder only. Returns how many accesses now wait in the ring: exact when >= kExactFrom
+    // (kRingSize when it was full and `access` was dropped: the caller must then still see that
+    // a drain is due), possibly an over-count below that.
     std::uint32_t record(std::uint64_t access) noexcept {
       const std::uint32_t h = head.load(std::memory_order_relaxed);
-      const std::uint32_t waiting = h - tail.load(std::memory_order_acquire);
+      std::uint32_t waiting = h - tail_seen;
+      if (waiting >= kExactFrom) {
+        tail_seen = tail.load(std::memory_order_acquire);
+        waiting = h - tail_seen;
+      }
       if (waiting == kRingSize) {
         bump(dropped);
         return waiting;

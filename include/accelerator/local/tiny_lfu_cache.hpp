@@ -311,9 +311,12 @@ class TinyLfuCache {
   static constexpr std::size_t kShards = std::size_t{1} << kShardBits;
   static constexpr std::size_t kMidBits = 10, kMid = std::size_t{1} << kMidBits;
   static constexpr std::size_t kTop = 1024;
-  // Recorded hits that make a drain worth its fixed cost (a lock, a task hand-over).
-  static constexpr std::uint32_t kDrainThreshold = 32;
   enum DrainState : std::uint8_t { kIdle, kScheduled, kRunning };
+
+  // Recorded hits that make a drain worth its fixed cost (a lock, a task hand-over). The ring
+  // counts exactly from ReadGate::kExactFrom on.
+  static constexpr std::uint32_t kDrainThreshold = 32;
+  static_assert(kDrainThreshold >= ReadGate::kExactFrom);
 
   // How often the maintenance thread removes expired entries of a cache nobody calls.
   static constexpr auto kExpirySweep = std::chrono::seconds(1);
@@ -499,12 +502,12 @@ class TinyLfuCache {
       dropped_.clear();
       policy_.expire(now_ns(), dropped_);
       remove_dropped(dropped_, RemovalCause::kExpired, pending);
-      evictions_expired_.fetch_add(dropped_.size(), std::memory_order_relaxed);
+      if (!dropped_.empty()) evictions_expired_.fetch_add(dropped_.size(), std::memory_order_relaxed);
     }
     dropped_.clear();
     policy_.evict(dropped_);
     remove_dropped(dropped_, RemovalCause::kEvicted, pending);
-    evictions_size_.fetch_add(dropped_.size(), std::memory_order_relaxed);
+    if (!dropped_.empty()) evictions_size_.fetch_add(dropped_.size(), std::memory_order_relaxed);
     publish_size();
     arm_expiry_sweep();
   }
@@ -593,21 +596,24 @@ class TinyLfuCache {
     for (auto& r : pending) options_.listener(r.key, r.value, r.cause);
   }
 
+  // Layout: what every read touches (gate, tables, slab directory, expiry flag) shares no cache
+  // line with what a drain writes (policy, lock, counters, drain state). A drain runs on another
+  // core every few dozen reads; a shared line would cost the next read a cross-core miss.
   Options options_;
-  std::mutex mutex_;  // the policy lock: serialises writers and policy updates
+  alignas(64) std::mutex mutex_;  // the policy lock: serialises writers and policy updates
   TinyLfuPolicy policy_;
-  ReadGate gate_;
-  std::array<Table, kShards> tables_;
+  alignas(64) ReadGate gate_;
+  std::atomic<bool> expiry_used_{false};  // set once, by the first put with a deadline
   const int chunk_bits_;
+  alignas(64) std::array<Table, kShards> tables_;  // a writer stores its shard's `used`
   std::array<std::atomic<std::atomic<Slot*>*>, kTop> directory_{};
-  std::vector<std::uint32_t> dropped_;           // scratch, under mutex_
-  std::atomic<std::uint64_t> reads_applied_{0};  // written under mutex_
-  std::atomic<std::uint8_t> drain_state_{kIdle};
+  alignas(64) std::atomic<std::uint8_t> drain_state_{kIdle};  // readers read it once 32 hits wait
+  alignas(64) std::vector<std::uint32_t> dropped_;            // scratch, under mutex_
+  std::atomic<std::uint64_t> reads_applied_{0};               // written under mutex_
   Drainer drainer_;
   bool expiry_sweep_armed_ = false;              // under mutex_: expirer_ is in the maintenance thread's timers
   std::atomic<bool> expiry_sweeps_used_{false};  // set once: the destructor must cancel expirer_
   Expirer expirer_;
-  std::atomic<bool> expiry_used_{false};
   std::atomic<std::size_t> size_{0};
   std::atomic<std::uint64_t> weight_{0};
   std::atomic<std::uint64_t> window_max_{0};
