@@ -28,12 +28,17 @@ namespace accelerator {
 // Occupancy and activity of an L1, for diagnostics.
 struct LocalStats {
   std::size_t entries = 0;
-  std::size_t weight = 0;     // equals entries unless the backend weighs entries
-  std::size_t capacity = 0;   // in the same unit as weight
+  std::size_t weight = 0;    // equals entries unless the backend weighs entries
+  std::size_t capacity = 0;  // in the same unit as weight
   std::uint64_t hits = 0;
   std::uint64_t misses = 0;
   std::uint64_t evictions_size = 0;     // evicted to stay within capacity
   std::uint64_t evictions_expired = 0;  // dropped after stale_until
+  // Hits the eviction policy never heard of: its read buffers were full because the process
+  // read faster than the policy's maintenance kept up. A steadily rising share of hits means the
+  // policy sees a thinned sample of the access stream (still lossy-by-design, as in Caffeine).
+  // 0 for backends whose policy hears every hit.
+  std::uint64_t policy_hits_dropped = 0;
 };
 
 // L1. REQUIRES: every member is safe to call concurrently from any thread.

@@ -37,8 +37,8 @@ OtelHistogram to_otel_histogram(const HistogramSnapshot& h) {
 }  // namespace
 
 const std::vector<double>& latency_bucket_bounds_seconds() {
-  static const std::vector<double> bounds{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                          0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,    5, 10};
+  static const std::vector<double> bounds{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                          0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
   return bounds;
 }
 
@@ -51,7 +51,8 @@ std::uint64_t circuit_state_value(const std::string& circuit) noexcept {
 std::vector<OtelMetricPoint> to_otel_points(const std::string& area, const CacheMetricsSnapshot& snapshot) {
   std::vector<OtelMetricPoint> points;
   for (const auto& m : metric_points(snapshot)) {
-    points.push_back(point(std::string(m.name), std::string(m.help), "1", OtelInstrument::Sum, m.value, area, snapshot));
+    points.push_back(
+        point(std::string(m.name), std::string(m.help), "1", OtelInstrument::Sum, m.value, area, snapshot));
   }
   return points;
 }
@@ -74,12 +75,16 @@ std::vector<OtelMetricPoint> to_otel_points(const CacheDiagnosticSnapshot& d) {
     gauge("accelerator_cache_local_entries", "Entries held by L1", d.local->entries);
     gauge("accelerator_cache_local_weight", "Total weight held by L1 (entries unless weighed)", d.local->weight);
     gauge("accelerator_cache_local_capacity", "L1 capacity, in weight units", d.local->capacity);
-    for (auto [cause, value] : {std::pair{"size", d.local->evictions_size}, std::pair{"expired", d.local->evictions_expired}}) {
-      auto p = point("accelerator_cache_local_evictions_total", "L1 entries evicted, by cause", "1", OtelInstrument::Sum,
-                     value, area, s);
+    for (auto [cause, value] :
+         {std::pair{"size", d.local->evictions_size}, std::pair{"expired", d.local->evictions_expired}}) {
+      auto p = point("accelerator_cache_local_evictions_total", "L1 entries evicted, by cause", "1",
+                     OtelInstrument::Sum, value, area, s);
       p.attributes.emplace_back("cause", cause);
       points.push_back(std::move(p));
     }
+    points.push_back(point("accelerator_cache_local_policy_hits_dropped_total",
+                           "L1 hits the eviction policy did not hear (its read buffers were full)", "1",
+                           OtelInstrument::Sum, d.local->policy_hits_dropped, area, s));
   }
   gauge("accelerator_cache_inflight_loads", "Keys with a load or refresh running now", d.inflight_loads);
   gauge("accelerator_cache_invalidation_listener_active", "1 while the invalidation subscription is confirmed",

@@ -171,8 +171,10 @@ Parsed parse_exposition(const std::string& text) {
       current = *family;
     }
     auto& f = out.families[*family];
-    if (f.type == "histogram" && s.name.ends_with("_bucket") && !s.labels.contains("le")) reject(n, "bucket without le");
-    if (f.type == "summary" && s.name == *family && !s.labels.contains("quantile")) reject(n, "summary without quantile");
+    if (f.type == "histogram" && s.name.ends_with("_bucket") && !s.labels.contains("le"))
+      reject(n, "bucket without le");
+    if (f.type == "summary" && s.name == *family && !s.labels.contains("quantile"))
+      reject(n, "summary without quantile");
     std::string key = s.name;
     for (auto& [k, v] : s.labels) key += "|" + k + "=" + v;
     if (!series.insert(key).second) reject(n, "duplicate series " + key);
@@ -224,6 +226,7 @@ CacheDiagnosticSnapshot diagnostics(const std::string& area) {
   local.capacity = 100;
   local.evictions_size = 4;
   local.evictions_expired = 1;
+  local.policy_hits_dropped = 2;
   d.local = local;
   RemoteHealth remote;
   remote.connected = true;
@@ -269,10 +272,12 @@ TEST(Prometheus, OutputParsesAndCarriesCountersHistogramsSummariesAndGauges) {
   EXPECT_NEAR(sum->value, 0.00338, 1e-12);
 
   EXPECT_EQ(p.families.at("accelerator_cache_operation_latency_seconds").type, "summary");
-  auto p99 = p.find("accelerator_cache_operation_latency_seconds", {{"area", "users"}, {"op", "load"}, {"quantile", "0.99"}});
+  auto p99 =
+      p.find("accelerator_cache_operation_latency_seconds", {{"area", "users"}, {"op", "load"}, {"quantile", "0.99"}});
   ASSERT_TRUE(p99);
   EXPECT_EQ(p99->value, 0.012) << "capped by the exact max";
-  EXPECT_EQ(p.find("accelerator_cache_operation_duration_max_seconds", {{"area", "users"}, {"op", "get"}})->value, 0.003);
+  EXPECT_EQ(p.find("accelerator_cache_operation_duration_max_seconds", {{"area", "users"}, {"op", "get"}})->value,
+            0.003);
   EXPECT_EQ(p.find("accelerator_cache_operation_duration_seconds_count", {{"area", "users"}, {"op", "set"}})->value, 0)
       << "empty series exist from the start";
 
@@ -280,6 +285,8 @@ TEST(Prometheus, OutputParsesAndCarriesCountersHistogramsSummariesAndGauges) {
   EXPECT_EQ(p.find("accelerator_cache_local_entries", {{"area", "users"}})->value, 7);
   EXPECT_EQ(p.find("accelerator_cache_local_weight", {{"area", "users"}})->value, 9);
   EXPECT_EQ(p.find("accelerator_cache_local_evictions_total", {{"area", "users"}, {"cause", "size"}})->value, 4);
+  EXPECT_EQ(p.families.at("accelerator_cache_local_policy_hits_dropped_total").type, "counter");
+  EXPECT_EQ(p.find("accelerator_cache_local_policy_hits_dropped_total", {{"area", "users"}})->value, 2);
   EXPECT_EQ(p.find("accelerator_cache_inflight_loads", {{"area", "users"}})->value, 1);
   EXPECT_EQ(p.find("accelerator_cache_circuit_breaker_state", {{"area", "users"}})->value, 1);
   EXPECT_EQ(p.find("accelerator_cache_remote_connected", {{"area", "users"}})->value, 1);

@@ -429,6 +429,29 @@ TEST(TinyLfuBackend, KeepsEntriesUntilStaleUntilAndSharesStateAcrossCopies) {
   EXPECT_FALSE(backend.get("n").has_value());
 }
 
+// Diagnostics report the hits the policy had to drop: here the policy lock is held (the
+// predicate of a prefix delete runs under it) while one thread reads past its ring.
+TEST(TinyLfuBackendConcurrency, StatsCountHitsThePolicyDropped) {
+  auto clock = std::make_shared<ManualClock>();
+  TinyLfuBackend<std::string> backend(100, clock);
+  backend.set("k", StoredEntry<std::string>{std::string("v"), clock->now() + 1h, clock->now() + 1h});
+  std::atomic<bool> holding{false}, release{false};
+  std::thread holder([&] {
+    backend.engine().invalidate_if([&](const std::string&, const StoredEntry<std::string>&) {
+      holding.store(true);
+      while (!release.load()) std::this_thread::sleep_for(100us);
+      return false;
+    });
+  });
+  while (!holding.load()) std::this_thread::sleep_for(100us);
+  for (std::uint32_t i = 0; i < ReadGate::kRingSize + 5; ++i) ASSERT_TRUE(backend.get("k").has_value());
+  release.store(true);
+  holder.join();
+  const auto stats = backend.stats();
+  EXPECT_EQ(stats.hits, ReadGate::kRingSize + 5);
+  EXPECT_EQ(stats.policy_hits_dropped, 5u);
+}
+
 TEST(TinyLfuBackend, WeightedByBytesAndPrefixDelete) {
   auto backend =
       TinyLfuBackend<std::string>::weighted(1'000, [](const std::string& k, const StoredEntry<std::string>& e) {

@@ -77,6 +77,7 @@ class TinyLfuBackend {
     out.misses = s.misses;
     out.evictions_size = s.evictions_size;
     out.evictions_expired = s.evictions_expired;
+    out.policy_hits_dropped = s.reads_dropped;
     return out;
   }
 
