@@ -1,13 +1,15 @@
 // accelerator/local/read_gate.hpp — lets readers of a sharded table proceed without a shared lock.
 //
 // A reader-writer gate with one writer flag per shard and a small set of padded "stripes" that
-// readers claim. A reader claims a free stripe (normally the one owned by its thread, so the
-// cache line never moves between cores), announces the shard it reads in it, and checks that
-// shard's writer flag; a writer raises the flag and waits until no stripe announces its shard.
-// The two sides use sequentially consistent operations (a store followed by a load on each side),
-// so at least one of them sees the other: either the reader backs off or the writer waits.
-// A read therefore costs one uncontended compare-exchange on a thread-private line and a load of
-// a flag that only changes when that shard is written.
+// readers claim. A reader claims a free stripe (normally its thread's home stripe, so the cache
+// line never moves between cores; a thread that finds its home held by another thread makes the
+// stripe it gets instead its new home, so two busy threads do not keep sharing one), announces
+// the shard it reads in it, and checks that shard's writer flag; a writer raises the flag and
+// waits until no stripe announces its shard. The two sides use sequentially consistent
+// operations (a store followed by a load on each side), so at least one of them sees the other:
+// either the reader backs off or the writer waits. A read therefore costs one uncontended
+// compare-exchange on a thread-private line and a load of a flag that only changes when that
+// shard is written.
 //
 // The stripe a reader holds also carries its hit/miss counters and a ring of recorded accesses
 // (TinyLFU needs to hear about hits, but a hit must not take the policy lock). The ring has one
