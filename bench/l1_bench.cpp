@@ -5,6 +5,10 @@
 //                             thread starting at a different offset. items_per_second: reads of
 //                             all threads per wall-clock second (as the Java peer counts).
 //   l1/read_write_zipf        the same keys, 75% reads / 25% writes (replace the value).
+//   l1/floor/table/threads:N  the same reads from a bare open-addressing table (key and value
+//                             inline, 16-byte slots, load 0.5, no policy, no protection from
+//                             writers): what the hardware gives a lookup with nothing else, in
+//                             the same run, to judge a ratio to the Java peer against.
 //   l1/memory                 bytes per entry beyond key and value (counter
 //                             overhead_bytes_per_entry), measured with mallinfo2 while filling
 //                             a cache of 2^20 u64 -> u64 entries; l1/memory_at/N the same at
@@ -19,6 +23,7 @@
 #include <memory>
 #include <vector>
 
+#include "accelerator/local/hashing.hpp"
 #include "accelerator/local/tiny_lfu_cache.hpp"
 #include "support/zipf_workload.hpp"
 
@@ -108,6 +113,54 @@ void read_write_zipf(benchmark::State& state) {
   benchmark::DoNotOptimize(found);
 }
 BENCHMARK(read_write_zipf)->Name("l1/read_write_zipf");
+
+// The floor: the read loop with nothing between the index array and the value but a hash and
+// one probe sequence.
+struct FloorWorkload {
+  struct Slot {
+    std::uint64_t key;
+    std::uint64_t value;
+  };
+  static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
+  static constexpr std::size_t kSlotMask = 2 * kItems - 1;
+  std::vector<Slot> table;
+  FloorWorkload() : table(2 * kItems, Slot{kEmpty, 0}) {
+    for (std::uint64_t k = 0; k < kItems; ++k) {
+      std::size_t s = accelerator::local::spread_hash(k) & kSlotMask;
+      while (table[s].key != kEmpty) s = (s + 1) & kSlotMask;
+      table[s] = Slot{k, k};
+    }
+  }
+  bool find(std::uint64_t key, std::uint64_t& value) const {
+    for (std::size_t s = accelerator::local::spread_hash(key) & kSlotMask;; s = (s + 1) & kSlotMask) {
+      if (table[s].key == key) {
+        value = table[s].value;
+        return true;
+      }
+      if (table[s].key == kEmpty) return false;
+    }
+  }
+};
+
+FloorWorkload& floor_workload() {
+  static FloorWorkload w;
+  return w;
+}
+
+void floor_table(benchmark::State& state) {
+  const auto& keys = workload().keys;
+  const auto& table = floor_workload();
+  std::size_t i = static_cast<std::size_t>(state.thread_index()) * (kItems / 16);
+  std::uint64_t sum = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    std::uint64_t value = 0;
+    if (table.find(keys[i++ & kMask], value)) sum += value;
+  }
+  set_wall_clock_rate(state, start);
+  benchmark::DoNotOptimize(sum);
+}
+BENCHMARK(floor_table)->Name("l1/floor/table")->Threads(1)->Threads(2);
 
 std::size_t heap_in_use() {
   const struct mallinfo2 info = mallinfo2();

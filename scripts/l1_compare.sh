@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side comparison of the L1 engine with Caffeine 2.6.2 (Debian's libcaffeine-java):
 # hit ratios per trace (wtinylfu / lru / opt from accelerator-sim, Caffeine from the Java peer),
-# read throughput ratios and 1->2 thread scaling (l1_bench vs the same workload in Java), and
-# bytes of overhead per entry. Builds what it needs in $BUILD_DIR.
+# read throughput ratios and 1->2 thread scaling (l1_bench vs the same workload in Java, and a bare
+# hash table as the floor the hardware allows), and bytes of overhead per entry. Builds what it
+# needs in $BUILD_DIR.
 #   scripts/l1_compare.sh                      everything
 #   TRACES=path/to/traces scripts/l1_compare.sh
 #   SKIP_THROUGHPUT=1 scripts/l1_compare.sh    hit ratios only
@@ -47,7 +48,7 @@ print("mean gap to OPT: %.4f (target <= 0.03); worst margin vs max(LRU, Caffeine
 [ "${SKIP_THROUGHPUT:-0}" = 1 ] && exit 0
 echo "== read throughput (l1/read_zipf workload), same run =="
 json="$BUILD_DIR/l1_bench.json"
-"$BUILD_DIR/bin/l1_bench" --benchmark_filter='l1/(read_zipf|memory)' --benchmark_min_time="$SECONDS_PER_RUN" \
+"$BUILD_DIR/bin/l1_bench" --benchmark_filter='l1/(read_zipf|floor|memory)' --benchmark_min_time="$SECONDS_PER_RUN" \
   --benchmark_format=json >"$json"
 c1="$(java_peer read 1 "$SECONDS_PER_RUN")"
 c2="$(java_peer read 2 "$SECONDS_PER_RUN")"
@@ -63,6 +64,10 @@ print("%-10s %14s %14s %8s" % ("threads", "accelerator/s", "caffeine/s", "ratio"
 print("%-10d %14.0f %14.0f %8.2f" % (1, ours1, caf1, ours1 / caf1))
 print("%-10d %14.0f %14.0f %8.2f" % (2, ours2, caf2, ours2 / caf2))
 print("scaling 1->2 threads: accelerator %.2fx, caffeine %.2fx (target >= 1.6x)" % (ours2 / ours1, caf2 / caf1))
+floor1 = runs.get("l1/floor/table/threads:1", {}).get("items_per_second")
+if floor1:
+    print("floor (bare hash table, no policy, no reader protection), 1 thread: %.0f/s = %.2fx caffeine;"
+          " accelerator reaches %.0f%% of it" % (floor1, floor1 / caf1, 100 * ours1 / floor1))
 heard = [runs["l1/read_zipf/threads:%d" % t].get("policy_heard") for t in (1, 2)]
 if None not in heard:
     print("share of hits the policy heard (the rest dropped by full read rings): 1 thread %.3f, 2 threads %.3f"
