@@ -19,13 +19,6 @@ void relax(int& spins) noexcept {
   }
 }
 
-// Added to the thread's stripe number: a thread whose home stripe another running thread also
-// uses moves on (as Java's Striped64 rehashes a contended probe). Stripe numbers are handed out
-// round-robin at a thread's first read, so two busy threads can share a home while other
-// stripes sit idle (threads come and go in pools); sharing makes every read of both bounce the
-// stripe's cache line between their cores (measured: 2 reading threads at 0.4x their speed).
-thread_local std::size_t home_shift = 0;
-
 }  // namespace
 
 ReadGate::ReadGate(std::size_t shards) {
@@ -36,7 +29,16 @@ ReadGate::ReadGate(std::size_t shards) {
   flags_ = std::make_unique<Flag[]>(shards);
 }
 
-std::size_t ReadGate::home_stripe() noexcept { return detail::thread_stripe() + home_shift; }
+// A thread's home starts at its round-robin thread number and moves on (home_plus_one_ grows)
+// when another running thread holds it, as Java's Striped64 rehashes a contended probe. Stripe
+// numbers are handed out round-robin at a thread's first read, so two busy threads can share a
+// home while other stripes sit idle (threads come and go in pools); sharing makes every read of
+// both bounce the stripe's cache line between their cores (measured: 2 reading threads at 0.4x
+// their speed).
+std::size_t ReadGate::assign_home() noexcept {
+  home_plus_one_ = detail::thread_stripe() + 1;
+  return home_plus_one_ - 1;
+}
 
 ReadGate::Stripe& ReadGate::enter_slow(std::size_t shard, Stripe& own) noexcept {
   const auto tag = static_cast<std::uint32_t>(shard + 1);
@@ -56,7 +58,7 @@ ReadGate::Stripe& ReadGate::enter_slow(std::size_t shard, Stripe& own) noexcept 
     }
     if (!flags_[shard].writing.load(std::memory_order_seq_cst)) {
       // The home stripe was taken by another thread: this one becomes home.
-      if (i != start) home_shift += (i - start) & stripe_mask_;
+      if (i != start) home_plus_one_ += (i - start) & stripe_mask_;
       return stripe;
     }
     stripe.holder.store(0, std::memory_order_release);

@@ -114,6 +114,8 @@ class ReadGate {
   void lock_shard(std::size_t shard) noexcept;
   void unlock_shard(std::size_t shard) noexcept { flags_[shard].writing.store(false, std::memory_order_release); }
 
+  // The calling thread's home stripe (not claimed: for the ring's consumer side only).
+  Stripe& home() noexcept { return stripes_[home_stripe() & stripe_mask_]; }
   std::size_t stripe_count() const noexcept { return stripe_mask_ + 1; }
   Stripe& stripe(std::size_t i) noexcept { return stripes_[i]; }
   const Stripe& stripe(std::size_t i) const noexcept { return stripes_[i]; }
@@ -122,7 +124,15 @@ class ReadGate {
   struct alignas(64) Flag {
     std::atomic<bool> writing{false};
   };
-  static std::size_t home_stripe() noexcept;
+  // The calling thread's home stripe number (before masking). Inline, so a read pays one
+  // thread-local load rather than calls into the library (measured ~10% of a bare lookup).
+  static std::size_t home_stripe() noexcept {
+    const std::size_t home = home_plus_one_;
+    return home != 0 ? home - 1 : assign_home();
+  }
+  static std::size_t assign_home() noexcept;
+  // 1 + the thread's home stripe number; 0 until its first read. constinit: no guard per access.
+  static inline constinit thread_local std::size_t home_plus_one_ = 0;
   Stripe& enter_slow(std::size_t shard, Stripe& own) noexcept;
 
   std::size_t stripe_mask_;
