@@ -236,6 +236,23 @@ TEST(TinyLfuCache, CallerThreadMaintenanceAppliesEvery32HitsAtOnce) {
   EXPECT_EQ(cache.stats().misses, 1u);
 }
 
+TEST(TinyLfuCache, AWriterAboutToEvictFirstHearsItsOwnWaitingHits) {
+  Cache cache(with_capacity(10));  // background maintenance: a drain is due only at 128 hits
+  for (std::uint64_t k = 0; k < 10; ++k) cache.put(k, k);
+  // Key 0 is the coldest entry of main (the first eviction victim) until its hits reach the
+  // policy. 60 hits: recorded, not yet worth a drain.
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(cache.get(0).has_value());
+  EXPECT_EQ(cache.stats().reads_applied, 0u);
+  // Candidates warm enough (5 puts each) to win admission against a victim the policy thinks
+  // was used once. Had the writer not applied key 0's hits, key 0 would be the first to go.
+  for (std::uint64_t k = 100; k < 105; ++k) {
+    for (int i = 0; i < 5; ++i) cache.put(k, k);
+  }
+  EXPECT_EQ(cache.stats().reads_applied, 60u);
+  EXPECT_TRUE(cache.get(0).has_value());
+  EXPECT_LE(cache.size(), 10u);
+}
+
 TEST(TinyLfuCacheConcurrency, AFullRingIsDrainedByTheFirstHitAfterThePolicyIsFree) {
   Cache::Options o = with_capacity(100);
   o.maintenance = Maintenance::kCallerThread;
@@ -270,15 +287,46 @@ TEST(TinyLfuCacheConcurrency, BackgroundMaintenanceAppliesHitsWithoutFurtherCall
   Cache cache(with_capacity(100));  // Maintenance::kBackground is the default
   for (std::uint64_t k = 0; k < 10; ++k) cache.put(k, k);
   for (std::uint64_t round = 1; round <= 10; ++round) {
-    for (int i = 0; i < 32; ++i) ASSERT_TRUE(cache.get(i % 10).has_value());
+    // 128 hits: what makes the background mode schedule a drain.
+    for (int i = 0; i < 128; ++i) ASSERT_TRUE(cache.get(i % 10).has_value());
     // No call into the cache from here on: only the maintenance thread can apply them.
     const auto give_up = std::chrono::steady_clock::now() + 10s;
-    while (cache.stats().reads_applied < 32 * round && std::chrono::steady_clock::now() < give_up) {
+    while (cache.stats().reads_applied < 128 * round && std::chrono::steady_clock::now() < give_up) {
       std::this_thread::sleep_for(100us);
     }
-    ASSERT_EQ(cache.stats().reads_applied, 32 * round);
+    ASSERT_EQ(cache.stats().reads_applied, 128 * round);
   }
   EXPECT_EQ(cache.stats().reads_dropped, 0u);
+}
+
+TEST(TinyLfuCacheConcurrency, HitsRecordedWhileADrainRunsAreAppliedWithoutFurtherCalls) {
+  // A drain reads the rings first and runs listeners last. Hold it in a listener, record a
+  // drain's worth of hits meanwhile, and stop calling: a drain must still come for them (before
+  // the fix they waited for a next read that never came).
+  auto clock = std::make_shared<ManualClock>();
+  std::atomic<bool> in_listener{false}, release{false};
+  Cache::Options o = with_capacity(100);  // background maintenance
+  o.clock = clock;
+  o.listener = [&](const std::uint64_t&, const std::uint64_t&, RemovalCause cause) {
+    if (cause != RemovalCause::kExpired) return;
+    in_listener.store(true);
+    while (!release.load()) std::this_thread::sleep_for(100us);
+  };
+  Cache cache(o);
+  for (std::uint64_t k = 0; k < 5; ++k) cache.put(k, k);
+  cache.put(9, 9, clock->now() + 5ms);
+  clock->advance(10ms);  // the next drain expires key 9 and blocks in its listener
+  for (int i = 0; i < 128; ++i) ASSERT_TRUE(cache.get(i % 5).has_value());
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (!in_listener.load() && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(100us);
+  ASSERT_TRUE(in_listener.load());
+  EXPECT_EQ(cache.stats().reads_applied, 128u);
+  for (int i = 0; i < 128; ++i) ASSERT_TRUE(cache.get(i % 5).has_value());
+  release.store(true);
+  while (cache.stats().reads_applied < 256 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(100us);
+  }
+  EXPECT_EQ(cache.stats().reads_applied, 256u);
 }
 
 TEST(TinyLfuCacheConcurrency, ExpiredEntriesLeaveWithoutAnyCall) {
@@ -318,7 +366,7 @@ TEST(TinyLfuCacheConcurrency, DestroyingACacheWithADrainPendingIsSafe) {
     };
     Cache cache(o);
     for (std::uint64_t k = 0; k < 5; ++k) cache.put(k, k);
-    for (int r = 0; r < 64; ++r) cache.get(r % 5);  // >= 32 hits: a drain is scheduled
+    for (int r = 0; r < 200; ++r) cache.get(r % 5);  // >= 128 hits: a drain is scheduled
   }
   EXPECT_EQ(evicted.load(), 200);  // one per cache: five puts into four slots
 }
