@@ -50,6 +50,7 @@ void MaintenanceThread::after_fork(bool in_child) {
     // stores: the next schedule() starts the thread (a child should not create threads here).
     started_ = false;
     sleeping_ = false;
+    asleep_.store(true, std::memory_order_relaxed);
     new (&work_) std::condition_variable();
     new (&idle_) std::condition_variable();
   }
@@ -103,7 +104,7 @@ void MaintenanceThread::start_if_needed() {
   } catch (const std::system_error&) {
     // No thread (resource limits): the task waits in the queue and the next schedule() tries
     // again. Caches stay correct meanwhile: a cache whose drain waits here has its hits applied
-    // by writers and by readers whose rings fill, as without a maintenance thread.
+    // by writers and by readers whose rings fill (asleep() is true until the thread runs).
   }
 }
 
@@ -130,6 +131,7 @@ void MaintenanceThread::wait_for_work(std::unique_lock<std::mutex>& lock) {
   }
   lock.lock();
   sleeping_ = true;
+  asleep_.store(true, std::memory_order_relaxed);
   while (!ready()) {
     if (timers_.empty()) {
       work_.wait(lock);
@@ -138,12 +140,14 @@ void MaintenanceThread::wait_for_work(std::unique_lock<std::mutex>& lock) {
     }
   }
   sleeping_ = false;
+  asleep_.store(false, std::memory_order_relaxed);
 }
 
 void MaintenanceThread::loop() {
 #if defined(__linux__)
   ::pthread_setname_np(::pthread_self(), "acc-maintenance");  // what top -H and gdb show
 #endif
+  asleep_.store(false, std::memory_order_relaxed);
   std::unique_lock lock(mutex_);
   for (;;) {
     wait_for_work(lock);

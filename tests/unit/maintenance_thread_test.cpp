@@ -84,6 +84,22 @@ TEST(MaintenanceThreadConcurrency, CancelWaitsForTheRunningTaskAndDropsQueuedOne
   EXPECT_EQ(queued.runs.load(), 0);
 }
 
+TEST(MaintenanceThreadConcurrency, SaysWhetherItSleeps) {
+  // Caches ask before doing a drain themselves: a sleeping thread needs a wake-up first.
+  auto& thread = MaintenanceThread::shared();
+  BlockingTask blocker;
+  thread.schedule(&blocker);
+  ASSERT_TRUE(eventually([&] { return blocker.started.load(); }));
+  EXPECT_FALSE(thread.asleep());  // running a task
+  blocker.release.store(true);
+  // With nothing left to do it spins briefly, then sleeps.
+  EXPECT_TRUE(eventually([&] { return thread.asleep(); }));
+  CountingTask task;
+  thread.schedule(&task);
+  ASSERT_TRUE(eventually([&] { return task.runs.load() == 1; }));
+  thread.cancel(&blocker);
+}
+
 TEST(MaintenanceThreadConcurrency, TimedTasksRunAfterTheirDelayAndCancelRemovesThem) {
   auto& thread = MaintenanceThread::shared();
   CountingTask soon, later, cancelled;

@@ -38,7 +38,7 @@ TEST(ReadGate, RecordCountsWaitingAccessesExactlyWhereDrainsAreDecided) {
   EXPECT_EQ(stripe->record(100), 1u) << "the first access after a drain sees the drained ring";
   for (std::uint32_t i = 2; i <= ReadGate::kRingSize; ++i) reported = stripe->record(100 + i);
   EXPECT_EQ(reported, ReadGate::kRingSize);
-  EXPECT_EQ(stripe->record(999), ReadGate::kRingSize) << "full: dropped, and still reported as due";
+  EXPECT_EQ(stripe->record(999), ReadGate::kDropped) << "full: dropped, and still reported as due";
   EXPECT_EQ(stripe->dropped.load(), 1u);
   seen.clear();
   EXPECT_EQ(stripe->consume([&](const std::uint64_t* a, std::uint32_t n) { seen.insert(seen.end(), a, a + n); }),

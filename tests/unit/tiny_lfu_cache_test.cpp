@@ -6,7 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
@@ -299,34 +301,74 @@ TEST(TinyLfuCacheConcurrency, BackgroundMaintenanceAppliesHitsWithoutFurtherCall
   EXPECT_EQ(cache.stats().reads_dropped, 0u);
 }
 
-TEST(TinyLfuCacheConcurrency, HitsRecordedWhileADrainRunsAreAppliedWithoutFurtherCalls) {
-  // A drain reads the rings first and runs listeners last. Hold it in a listener, record a
-  // drain's worth of hits meanwhile, and stop calling: a drain must still come for them (before
-  // the fix they waited for a next read that never came).
-  auto clock = std::make_shared<ManualClock>();
-  std::atomic<bool> in_listener{false}, release{false};
-  Cache::Options o = with_capacity(100);  // background maintenance
-  o.clock = clock;
-  o.listener = [&](const std::uint64_t&, const std::uint64_t&, RemovalCause cause) {
-    if (cause != RemovalCause::kExpired) return;
-    in_listener.store(true);
-    while (!release.load()) std::this_thread::sleep_for(100us);
-  };
-  Cache cache(o);
-  for (std::uint64_t k = 0; k < 5; ++k) cache.put(k, k);
-  cache.put(9, 9, clock->now() + 5ms);
-  clock->advance(10ms);  // the next drain expires key 9 and blocks in its listener
-  for (int i = 0; i < 128; ++i) ASSERT_TRUE(cache.get(i % 5).has_value());
-  const auto give_up = std::chrono::steady_clock::now() + 10s;
-  while (!in_listener.load() && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(100us);
-  ASSERT_TRUE(in_listener.load());
-  EXPECT_EQ(cache.stats().reads_applied, 128u);
-  for (int i = 0; i < 128; ++i) ASSERT_TRUE(cache.get(i % 5).has_value());
-  release.store(true);
-  while (cache.stats().reads_applied < 256 && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(100us);
+// A background cache whose first drain stops in a removal listener (it expires key 9) until
+// released. A drain reads the rings first and runs listeners last, with no lock held, so while
+// it waits there the maintenance thread is awake and busy, and new hits are not seen by it.
+class CacheWithAHeldDrain {
+ public:
+  CacheWithAHeldDrain() {
+    Cache::Options o = with_capacity(100);
+    o.clock = clock_;
+    o.listener = [this](const std::uint64_t&, const std::uint64_t&, RemovalCause cause) {
+      if (cause != RemovalCause::kExpired) return;
+      in_listener_.store(true);
+      while (!release_.load()) std::this_thread::sleep_for(100us);
+    };
+    cache = std::make_unique<Cache>(o);
+    for (std::uint64_t k = 0; k < 5; ++k) cache->put(k, k);
+    cache->put(9, 9, clock_->now() + 5ms);
+    clock_->advance(10ms);
+    hit(128);  // a drain is due: it applies these, then blocks
   }
-  EXPECT_EQ(cache.stats().reads_applied, 256u);
+  ~CacheWithAHeldDrain() { release(); }
+  // Waits until the drain is held; false if it never came.
+  bool held() const {
+    return eventually([&] { return in_listener_.load(); });
+  }
+  void release() { release_.store(true); }
+  void hit(std::uint32_t times) {
+    for (std::uint32_t i = 0; i < times; ++i) ASSERT_TRUE(cache->get(i % 5).has_value());
+  }
+  bool applied_reach(std::uint64_t n) const {
+    return eventually([&] { return cache->stats().reads_applied >= n; });
+  }
+  static bool eventually(const std::function<bool()>& done) {
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (!done() && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(100us);
+    return done();
+  }
+
+ private:
+  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
+  std::atomic<bool> in_listener_{false}, release_{false};
+
+ public:
+  std::unique_ptr<Cache> cache;  // last: destroyed first, while the listener's flags live
+};
+
+TEST(TinyLfuCacheConcurrency, HitsRecordedWhileADrainRunsAreAppliedWithoutFurtherCalls) {
+  // A drain's worth of hits recorded while one runs, then no more calls: a drain must still
+  // come for them (before the fix they waited for a next read that never came).
+  CacheWithAHeldDrain held;
+  ASSERT_TRUE(held.held());
+  EXPECT_EQ(held.cache->stats().reads_applied, 128u);
+  held.hit(128);
+  held.release();
+  EXPECT_TRUE(held.applied_reach(256));
+  EXPECT_EQ(held.cache->stats().reads_applied, 256u);
+}
+
+TEST(TinyLfuCacheConcurrency, ABackgroundReaderWithAFullRingDropsHitsInsteadOfApplyingThem) {
+  // The maintenance thread is awake but behind: a reader whose ring fills must not apply the
+  // hits itself (the policy work stays off the readers); what the ring cannot hold is dropped.
+  CacheWithAHeldDrain held;
+  ASSERT_TRUE(held.held());
+  held.hit(ReadGate::kRingSize + 44);
+  EXPECT_EQ(held.cache->stats().reads_applied, 128u);  // nothing applied on this thread
+  EXPECT_EQ(held.cache->stats().reads_dropped, 44u);
+  held.release();
+  EXPECT_TRUE(held.applied_reach(128 + ReadGate::kRingSize));
+  EXPECT_EQ(held.cache->stats().reads_applied, 128 + ReadGate::kRingSize);
 }
 
 TEST(TinyLfuCacheConcurrency, ExpiredEntriesLeaveWithoutAnyCall) {

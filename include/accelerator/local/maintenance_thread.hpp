@@ -48,6 +48,10 @@ class MaintenanceThread {
   // Removes `task` from the queue and the timers and waits until it is not running. Call before
   // destroying a task that may be queued. Must not be called from the task itself.
   void cancel(MaintenanceTask* task);
+  // True while the thread sleeps (or has not started): a task scheduled now waits for a
+  // wake-up (tens of microseconds) rather than for the thread to get round to it. A hint, read
+  // without the lock: a caller deciding whether to do a task's work itself.
+  bool asleep() const noexcept { return asleep_.load(std::memory_order_relaxed); }
 
  private:
   MaintenanceThread();
@@ -69,6 +73,9 @@ class MaintenanceThread {
   MaintenanceTask* running_ = nullptr;
   bool started_ = false;  // the thread is started by the first schedule()
   bool sleeping_ = false;
+  // sleeping_ (or not started) for readers without the lock, on its own line: it changes only
+  // when the thread falls asleep or wakes, not with every task.
+  alignas(64) std::atomic<bool> asleep_{true};
   bool forking_ = false;  // set between fork()'s prepare and its parent/child handlers
 };
 

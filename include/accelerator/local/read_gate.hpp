@@ -35,6 +35,8 @@ class ReadGate {
   // record() reports exactly how many accesses wait once at least this many do; below it, the
   // count may include accesses already consumed (see tail_seen).
   static constexpr std::uint32_t kExactFrom = 32;
+  // What Stripe::record() returns for an access it dropped (the ring was full).
+  static constexpr std::uint32_t kDropped = kRingSize + 1;
 
   // Two cache lines of counters, then the ring. The holder's line is written on every read; the
   // consumer's line only by a drain. Were `tail` beside `holder`, every drain would take the
@@ -56,9 +58,9 @@ class ReadGate {
     static void bump(std::atomic<std::uint64_t>& counter) noexcept {
       counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
-    // Holder only. Returns how many accesses now wait in the ring: exact when >= kExactFrom
-    // (kRingSize when it was full and `access` was dropped: the caller must then still see that
-    // a drain is due), possibly an over-count below that.
+    // Holder only. Returns how many accesses now wait in the ring: exact when >= kExactFrom,
+    // possibly an over-count below that; kDropped when the ring was full and `access` was
+    // dropped (more than kRingSize, so a caller still sees that a drain is due).
     std::uint32_t record(std::uint64_t access) noexcept {
       const std::uint32_t h = head.load(std::memory_order_relaxed);
       std::uint32_t waiting = h - tail_seen;
@@ -68,7 +70,7 @@ class ReadGate {
       }
       if (waiting == kRingSize) {
         bump(dropped);
-        return waiting;
+        return kDropped;
       }
       ring[h % kRingSize] = access;
       head.store(h + 1, std::memory_order_release);

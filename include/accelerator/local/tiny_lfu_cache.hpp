@@ -9,11 +9,12 @@
 //     thread-private line) and record the hit in their stripe's ring. Once 128 hits wait, the
 //     cache schedules a drain on the shared MaintenanceThread (default), which applies them to
 //     the policy off the reading thread, or (Maintenance::kCallerThread) the reader applies
-//     them itself under a try-lock (every 32 hits). A reader whose ring is full, and a writer
-//     while a drain waits to start, drain themselves; a writer about to evict applies its own
-//     stripe's hits first. Hits are dropped only when a ring is full and another
-//     thread holds the policy (lossy, as in Caffeine: the policy needs the shape of the access
-//     stream, not every access).
+//     them itself under a try-lock (every 32 hits). A writer while a drain waits to start
+//     applies all waiting hits, and a writer about to evict its own stripe's. Hits are dropped
+//     when a ring is full and no one can apply them now (background: the maintenance thread
+//     is awake but behind, and a reader whose ring fills while it sleeps drains itself;
+//     caller-thread mode: another thread holds the policy): lossy, as in Caffeine, the policy
+//     needs the shape of the access stream, not every access.
 //   * Writes (put, invalidate, expiry, eviction) take the policy mutex, exclude readers of the
 //     one shard they touch, and run eviction before returning, so the bound holds at all times
 //     outside a write in progress: weight() <= capacity() (one entry more inside a put).
@@ -175,7 +176,7 @@ class TinyLfuCache {
     }
     ReadGate::Stripe::bump(hit ? stripe.hits : stripe.misses);
     gate_.leave(stripe);
-    if (waiting >= drain_threshold_) request_drain(waiting);
+    if (waiting >= drain_threshold_) request_drain(waiting == ReadGate::kDropped);
     return hit;
   }
 
@@ -570,15 +571,27 @@ class TinyLfuCache {
         [&](const std::uint64_t* accesses, std::uint32_t n) { policy_.access_batch(accesses, n); });
     reads_applied_.store(reads_applied_.load(std::memory_order_relaxed) + applied, std::memory_order_relaxed);
   }
-  // A reader's ring holds `waiting` hits, enough to drain. In the background the drain is
-  // scheduled once (kIdle -> kScheduled); a reader that finds it running asks it to run again
-  // (kRunning -> kRunningAgain), one that finds it scheduled or asked again leaves it be: either
-  // way a drain that reads this ring is still to come, so hits never wait for a next call that
-  // may not happen. The reader drains itself when it runs maintenance on its own thread, or
-  // when its ring is full (the maintenance thread is behind: asleep, descheduled or busy),
-  // unless another thread holds the policy; its hits then wait in the ring for the next try.
-  void request_drain(std::uint32_t waiting) {
-    if (options_.maintenance == Maintenance::kBackground && waiting < ReadGate::kRingSize) {
+  // A reader's ring holds enough hits to drain. In the background the drain is scheduled once
+  // (kIdle -> kScheduled); a reader that finds it running asks it to run again (kRunning ->
+  // kRunningAgain), one that finds it scheduled or asked again leaves it be: either way a drain
+  // that reads this ring is still to come, so hits never wait for a next call that may not
+  // happen. `dropped`: this hit did not fit in the ring. The hits in it were each followed by a
+  // request, so a drain is already due (only a lost one, kIdle, needs the protocol again; that
+  // keeps the fence off every read of a saturated reader). If the maintenance thread is awake
+  // it is only behind, and the hit is dropped, as in Caffeine: readers drained full rings
+  // themselves until 2026-12-02, which with every core reading put the policy work back on
+  // them (l1/read_zipf/threads:2 +40% without). Evictions happen only in writes, and a writer
+  // applies every waiting hit while a drain is scheduled, so what is dropped is hits the
+  // policy never hears, not hits it hears late. If the thread sleeps, its wake-up takes longer
+  // than a ring takes to fill (after an idle spell, or before it started), so the reader
+  // applies the hits itself rather than drop them all (dropping lost 0.003-0.005 on gli and
+  // zigzag replays). With Maintenance::kCallerThread the reader applies them itself.
+  void request_drain(bool dropped) {
+    if (options_.maintenance == Maintenance::kBackground) {
+      if (dropped && drain_state_.load(std::memory_order_relaxed) != kIdle) {
+        if (MaintenanceThread::shared().asleep()) drain_here();
+        return;
+      }
       // Pairs with the fence in run_drain: this ring's newest `head` is visible to a drain that
       // starts after this reader saw kScheduled, or this reader sees kRunning (the store-load
       // pattern needs a full fence on both sides). Once per request, not per read.
@@ -597,6 +610,11 @@ class TinyLfuCache {
         }
       }
     }
+    drain_here();
+  }
+  // Applies the recorded hits on this thread, unless another thread holds the policy (the hits
+  // then wait in the rings for the next try).
+  void drain_here() {
     Pending pending;
     {
       std::unique_lock lock(mutex_, std::try_to_lock);
@@ -639,7 +657,7 @@ class TinyLfuCache {
     try {
       MaintenanceThread::shared().schedule(&drainer_);
     } catch (...) {
-      // No memory to queue it: the next reader with a full ring or a writer applies the hits.
+      // No memory to queue it: the next reader that asks queues it again.
       drain_state_.store(kIdle, std::memory_order_release);
     }
   }
