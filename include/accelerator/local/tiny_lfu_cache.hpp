@@ -557,19 +557,19 @@ class TinyLfuCache {
   // Moves every stripe's recorded hits into the policy. REQUIRES: mutex_ held.
   void apply_recorded_reads() noexcept {
     std::uint64_t applied = 0;
-    for (std::size_t i = 0; i < gate_.stripe_count(); ++i) {
-      applied += gate_.stripe(i).consume(
-          [&](const std::uint64_t* accesses, std::uint32_t n) { policy_.access_batch(accesses, n); });
-    }
+    for (std::size_t i = 0; i < gate_.stripe_count(); ++i) applied += apply_stripe(gate_.stripe(i));
     reads_applied_.store(reads_applied_.load(std::memory_order_relaxed) + applied, std::memory_order_relaxed);
   }
   // The calling thread's own recorded hits (its home stripe's ring; a local cache line), so that
   // an eviction it is about to decide sees its latest reads even before a drain is due.
   // REQUIRES: mutex_ held.
   void apply_own_recorded_reads() noexcept {
-    const std::uint64_t applied = gate_.home().consume(
-        [&](const std::uint64_t* accesses, std::uint32_t n) { policy_.access_batch(accesses, n); });
+    const std::uint64_t applied = apply_stripe(gate_.home());
     reads_applied_.store(reads_applied_.load(std::memory_order_relaxed) + applied, std::memory_order_relaxed);
+  }
+  // Applies one stripe's waiting hits; returns how many. REQUIRES: mutex_ held.
+  std::uint64_t apply_stripe(ReadGate::Stripe& stripe) noexcept {
+    return stripe.consume([&](const std::uint64_t* accesses, std::uint32_t n) { policy_.access_batch(accesses, n); });
   }
   // A reader's ring holds enough hits to drain. In the background the drain is scheduled once
   // (kIdle -> kScheduled); a reader that finds it running asks it to run again (kRunning ->
