@@ -9,6 +9,11 @@
 //                             inline, 16-byte slots, load 0.5, no policy, no protection from
 //                             writers): what the hardware gives a lookup with nothing else, in
 //                             the same run, to judge a ratio to the Java peer against.
+//   l1/policy/apply_hits      the maintenance thread's share of a hit: TinyLfuPolicy alone
+//                             (2^20 entries) applying the read_zipf key stream in runs of 32,
+//                             as a drain hands recorded hits over. items_per_second: hits
+//                             applied per CPU second; its inverse is the background CPU a hit
+//                             costs (the reading thread pays none of it).
 //   l1/memory                 bytes per entry beyond key and value (counter
 //                             overhead_bytes_per_entry), measured with mallinfo2 while filling
 //                             a cache of 2^20 u64 -> u64 entries; l1/memory_at/N the same at
@@ -25,6 +30,7 @@
 
 #include "accelerator/local/hashing.hpp"
 #include "accelerator/local/tiny_lfu_cache.hpp"
+#include "accelerator/local/tiny_lfu_policy.hpp"
 #include "support/zipf_workload.hpp"
 
 namespace {
@@ -161,6 +167,35 @@ void floor_table(benchmark::State& state) {
   benchmark::DoNotOptimize(sum);
 }
 BENCHMARK(floor_table)->Name("l1/floor/table")->Threads(1)->Threads(2);
+
+// The policy as a drain drives it: ids and key hashes packed as ReadGate rings carry them.
+struct PolicyWorkload {
+  accelerator::local::TinyLfuPolicy policy{accelerator::local::TinyLfuOptions{.maximum = kItems}};
+  std::vector<std::uint64_t> accesses;
+  PolicyWorkload() {
+    std::vector<std::uint64_t> packed(kItems);
+    std::vector<accelerator::local::TinyLfuPolicy::Id> victims;
+    for (std::uint64_t k = 0; k < kItems; ++k) {
+      const auto hash = static_cast<std::uint32_t>(accelerator::local::spread_hash(k)) | 1u;
+      packed[k] = (std::uint64_t{policy.add(hash, 1)} << 32) | hash;
+      policy.evict(victims);
+    }
+    for (const std::uint64_t key : workload().keys) accesses.push_back(packed[key]);
+  }
+};
+
+void policy_apply_hits(benchmark::State& state) {
+  static PolicyWorkload w;
+  constexpr std::size_t kRun = 32;  // ReadGate::Stripe::consume's run length
+  std::size_t i = 0;
+  for (auto _ : state) {
+    w.policy.access_batch(&w.accesses[i], kRun);
+    i = (i + kRun) & kMask;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kRun));
+  benchmark::DoNotOptimize(w.policy.size());
+}
+BENCHMARK(policy_apply_hits)->Name("l1/policy/apply_hits");
 
 std::size_t heap_in_use() {
   const struct mallinfo2 info = mallinfo2();
