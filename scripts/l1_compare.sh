@@ -48,7 +48,7 @@ print("mean gap to OPT: %.4f (target <= 0.03); worst margin vs max(LRU, Caffeine
 [ "${SKIP_THROUGHPUT:-0}" = 1 ] && exit 0
 echo "== read throughput (l1/read_zipf workload), same run =="
 json="$BUILD_DIR/l1_bench.json"
-"$BUILD_DIR/bin/l1_bench" --benchmark_filter='l1/(read_zipf|floor|memory)' --benchmark_min_time="$SECONDS_PER_RUN" \
+"$BUILD_DIR/bin/l1_bench" --benchmark_filter='l1/(read_zipf|floor|policy|memory)' --benchmark_min_time="$SECONDS_PER_RUN" \
   --benchmark_format=json >"$json"
 c1="$(java_peer read 1 "$SECONDS_PER_RUN")"
 c2="$(java_peer read 2 "$SECONDS_PER_RUN")"
@@ -72,6 +72,10 @@ heard = [runs["l1/read_zipf/threads:%d" % t].get("policy_heard") for t in (1, 2)
 if None not in heard:
     print("share of hits the policy heard (the rest dropped by full read rings): 1 thread %.3f, 2 threads %.3f"
           % tuple(heard))
+apply = runs.get("l1/policy/apply_hits", {}).get("items_per_second")
+if apply:
+    print("maintenance thread: %.1f ns of CPU per recorded hit (l1/policy/apply_hits), off the reading threads"
+          % (1e9 / apply))
 print("overhead per entry beyond key and value: %.1f bytes (target <= 64)" % mem)
 if mem_at:
     print("at other capacities: " + ", ".join("%d: %.1f" % kv for kv in sorted(mem_at.items()))
