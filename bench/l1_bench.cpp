@@ -14,6 +14,10 @@
 //                             as a drain hands recorded hits over. items_per_second: hits
 //                             applied per CPU second; its inverse is the background CPU a hit
 //                             costs (the reading thread pays none of it).
+//   l1/maintenance_cpu/N      one thread reads at a steady N hits/s (busy-waiting between them)
+//                             for a second; counter maintenance_core_share: the CPU the
+//                             maintenance thread used, as a share of one core (Linux: read from
+//                             /proc/self/task). What an SRE sees in top -H as acc-maintenance.
 //   l1/memory                 bytes per entry beyond key and value (counter
 //                             overhead_bytes_per_entry), measured with mallinfo2 while filling
 //                             a cache of 2^20 u64 -> u64 entries; l1/memory_at/N the same at
@@ -21,11 +25,16 @@
 // The Java peer (bench/peers/CaffeineBench.java) runs the identical workload; see
 // scripts/l1_compare.sh.
 #include <benchmark/benchmark.h>
+#include <dirent.h>
 #include <malloc.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <memory>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "accelerator/local/hashing.hpp"
@@ -196,6 +205,63 @@ void policy_apply_hits(benchmark::State& state) {
   benchmark::DoNotOptimize(w.policy.size());
 }
 BENCHMARK(policy_apply_hits)->Name("l1/policy/apply_hits");
+
+// CPU seconds (user + system) used so far by the process's thread named `name`; 0 if none.
+double thread_cpu_seconds(const std::string& name) {
+  double seconds = 0;
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) return 0;
+  while (const dirent* task = ::readdir(tasks)) {
+    if (task->d_name[0] == '.') continue;
+    const std::string dir = std::string("/proc/self/task/") + task->d_name;
+    std::string comm;
+    std::getline(std::ifstream(dir + "/comm"), comm);
+    if (comm != name) continue;
+    std::string stat;
+    std::getline(std::ifstream(dir + "/stat"), stat);
+    // Fields after the parenthesised name: state, then 10 more before utime and stime (14, 15).
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string skip;
+    for (int field = 3; field < 14; ++field) fields >> skip;
+    long utime = 0, stime = 0;
+    fields >> utime >> stime;
+    seconds += static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
+  ::closedir(tasks);
+  return seconds;
+}
+
+void maintenance_cpu(benchmark::State& state) {
+  auto& w = workload();
+  const double rate = static_cast<double>(state.range(0));
+  using Clock = std::chrono::steady_clock;
+  std::uint64_t found = 0;
+  std::size_t i = 0;
+  const auto read_for = [&](double seconds) {
+    const auto start = Clock::now();
+    for (double done = 0;;) {
+      const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      if (elapsed >= seconds) return;
+      for (; done < elapsed * rate; ++done) found += w.cache->find(w.keys[i++ & kMask], [](const std::uint64_t&) {});
+    }
+  };
+  double share = 0;
+  for (auto _ : state) {
+    read_for(0.2);  // the thread settles into this rate's rhythm
+    const double before = thread_cpu_seconds("acc-maintenance");
+    read_for(1.0);
+    share = thread_cpu_seconds("acc-maintenance") - before;
+  }
+  state.counters["maintenance_core_share"] = share;
+  benchmark::DoNotOptimize(found);
+}
+BENCHMARK(maintenance_cpu)
+    ->Name("l1/maintenance_cpu")
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Arg(3'000'000)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 std::size_t heap_in_use() {
   const struct mallinfo2 info = mallinfo2();
