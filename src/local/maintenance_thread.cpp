@@ -12,11 +12,13 @@
 namespace accelerator::local {
 namespace {
 
-// How long the thread keeps looking for work before it sleeps. A reader schedules a task about
-// every 32 hits (a few microseconds apart under load); sleeping between them would make each
-// schedule() pay a futex wake-up, which costs more than the work it hands over. It yields while
-// it looks, so reading threads that want the core get it (measured on 2 cores, l1/read_zipf:
-// a pause-instruction spin read 12-14 M/s at 1 thread, yielding 15-17 M/s; no spin 10 M/s).
+// How long the thread keeps looking for work before it sleeps, while tasks come less than this
+// apart on average (IdleSpin). A reader schedules a drain every 128 hits (a few microseconds apart
+// under load); sleeping between them would make each schedule() pay a futex wake-up, which
+// costs more than the work it hands over. It yields while it looks, so reading threads that
+// want the core get it (measured on 2 cores, l1/read_zipf: a pause-instruction spin read 12-14
+// M/s at 1 thread, yielding 15-17 M/s; no spin 10 M/s). Spinning after every task, as it did
+// until 2026-12-02, cost 37% of a core at 1 M hits/s (a drain every ~128 us: every spin failed).
 constexpr auto kSpinBeforeSleep = std::chrono::microseconds(50);
 
 }  // namespace
@@ -27,7 +29,7 @@ MaintenanceThread& MaintenanceThread::shared() {
   return *instance;
 }
 
-MaintenanceThread::MaintenanceThread() {
+MaintenanceThread::MaintenanceThread() : idle_spin_(kSpinBeforeSleep) {
   // fork() copies only the calling thread. The handlers make the fork wait until no task runs,
   // so the child never inherits a cache whose policy lock the (vanished) maintenance thread was
   // holding, and make the child start a maintenance thread of its own when it first needs one.
@@ -66,6 +68,10 @@ void MaintenanceThread::schedule(MaintenanceTask* task) {
     queue_.push_back(task);
     queued_.store(queue_.size(), std::memory_order_release);
     wake = sleeping_;
+    // Only on the wake-up path, which costs far more than a clock read.
+    if (wake && asked_while_asleep_ == std::chrono::steady_clock::time_point::min()) {
+      asked_while_asleep_ = std::chrono::steady_clock::now();
+    }
   }
   if (wake) work_.notify_one();
 }
@@ -123,15 +129,23 @@ void MaintenanceThread::wait_for_work(std::unique_lock<std::mutex>& lock) {
     queue_due_timers();
     return !queue_.empty() && !forking_;
   };
+  // Work already waiting (a drain re-queued while it ran) ends no idle spell: only the gaps
+  // after the queue ran dry say whether a spin would find the next task.
   if (ready()) return;
   lock.unlock();
-  const auto give_up = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+  const auto idle_since = std::chrono::steady_clock::now();
+  const auto give_up = idle_since + idle_spin_.budget();
   while (queued_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < give_up) {
     std::this_thread::yield();
   }
   lock.lock();
+  if (ready()) {
+    idle_spin_.record_gap(std::chrono::steady_clock::now() - idle_since);
+    return;
+  }
   sleeping_ = true;
   asleep_.store(true, std::memory_order_relaxed);
+  asked_while_asleep_ = std::chrono::steady_clock::time_point::min();
   while (!ready()) {
     if (timers_.empty()) {
       work_.wait(lock);
@@ -141,6 +155,10 @@ void MaintenanceThread::wait_for_work(std::unique_lock<std::mutex>& lock) {
   }
   sleeping_ = false;
   asleep_.store(false, std::memory_order_relaxed);
+  // A task's arrival, not the wake-up's end, closes the gap (the wake-up's latency would make
+  // closely spaced tasks look sparse); a timer's task arrives when the thread wakes for it.
+  const bool asked = asked_while_asleep_ != std::chrono::steady_clock::time_point::min();
+  idle_spin_.record_gap((asked ? asked_while_asleep_ : std::chrono::steady_clock::now()) - idle_since);
 }
 
 void MaintenanceThread::loop() {
