@@ -141,10 +141,10 @@ void TinyLfuPolicy::access_batch(const std::uint64_t* accesses, std::size_t coun
   // round of 32 (l1/policy/apply_hits, 7 of 7 interleaved pairs) and ~24 ns in one of 128;
   // rounds of 8 cost ~32 ns (too little to overlap).
   constexpr std::size_t kPrefetchRound = 16;
+  const auto id_at = [&](std::size_t i) { return static_cast<Id>(accesses[i] >> 32); };
+  const auto hash_at = [&](std::size_t i) { return static_cast<std::uint32_t>(accesses[i]); };
   for (std::size_t first = 0; first < count; first += kPrefetchRound) {
     const std::size_t end = std::min(count, first + kPrefetchRound);
-    const auto id_at = [&](std::size_t i) { return static_cast<Id>(accesses[i] >> 32); };
-    const auto hash_at = [&](std::size_t i) { return static_cast<std::uint32_t>(accesses[i]); };
     for (std::size_t i = first; i < end; ++i) {
       if (id_at(i) < nodes_.size()) __builtin_prefetch(&nodes_[id_at(i)], 1);
       sketch_.prefetch(hash_at(i));

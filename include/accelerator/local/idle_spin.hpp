@@ -9,7 +9,7 @@
 // spinning as before; sparser ones let it sleep at once. There the spin could not have spared
 // the producer its wake-up anyway, so sleeping at once costs readers nothing: until 2026-12-02
 // the thread spun after every task, 37% of a core at 1 M hits/s (a drain every ~128 us) spent
-// yielding for no wake-up saved; now 8%.
+// yielding for no wake-up saved; now 9%.
 //
 // Spinning while it succeeds is still a choice of read speed over CPU: at 3 M hits/s (a drain
 // every ~40 us) the thread spins nearly all the time (~98% of a core, of which ~6% is work);

@@ -8,8 +8,9 @@
 // One thread serves every cache in the process, started on first use and never stopped. It
 // sleeps when there is nothing to do; while tasks come less than 50 us apart on average it
 // first spins (up to 50 us) so that a steady stream of them does not pay a wake-up each, and
-// when they come further apart it sleeps at once (see IdleSpin). Tasks run one at a time, in the order scheduled. A
-// child process made by fork() gets a thread of its own; fork() waits for a running task to finish.
+// when they come further apart it sleeps at once (see IdleSpin). Tasks run one at a time, in
+// the order scheduled. A child process made by fork() gets a thread of its own; fork() waits
+// for a running task to finish.
 //
 // Thread-safety: schedule() and cancel() may be called from any thread.
 #pragma once
