@@ -385,6 +385,12 @@ def main():
                  "(`*_manual`, the seed's comparison) has none of those guarantees; on a miss the difference is "
                  "the price of singleflight and the loader deadline. The regression gate keeps its own baseline: "
                  "[cache_path_bench.json](cache_path_bench.json).\n")
+    one = cases.get("concurrent/hit_manual/real_time/threads:1")
+    two = cases.get("concurrent/hit_manual/real_time/threads:2")
+    if one and two and one.get("items_per_second"):
+        o.append(f"L1 hits through one LevelCache from 2 threads (an io_context each, `concurrent/hit_manual`): "
+                 f"{two['items_per_second'] / 1e6:.2f} M/s, {two['items_per_second'] / one['items_per_second']:.2f}x "
+                 f"the 1-thread {one['items_per_second'] / 1e6:.2f} M/s (wall time, same run).\n")
 
     o.append("## Raw outputs\n")
     named = [(f"l1_compare.sh, run {i + 1}", t) for i, t in enumerate(l1_texts)]
