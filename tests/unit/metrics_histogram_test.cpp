@@ -1,8 +1,12 @@
 // LatencyHistogram bucket arithmetic, percentiles and CacheMetrics snapshots after scripted
 // sequences of records and counter bumps.
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
 
+#include <atomic>
 #include <thread>
+#include <vector>
 
 #include "accelerator/metrics.hpp"
 #include "accelerator/observability/latency_histogram.hpp"
@@ -87,6 +91,90 @@ TEST(LatencyHistogram, ConcurrentRecordsAreAllCounted) {
   auto s = h.snapshot();
   EXPECT_EQ(s.count, 40'000u);
   EXPECT_EQ(s.max, 3099u);
+}
+
+// Runs fn(k) on a thread pinned to the k-th CPU this process may use, one CPU after another;
+// returns how many CPUs that was. Each CPU has its own histogram shard and counter cell, so this
+// is what puts records in more than one of them.
+template <class Fn>
+int on_each_cpu(Fn fn) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) return 0;
+  int used = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    const int k = used++;
+    std::thread worker([&fn, cpu, k] {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof(one), &one), 0);
+      ASSERT_EQ(sched_getcpu(), cpu);
+      fn(k);
+    });
+    worker.join();
+  }
+  return used;
+}
+
+TEST(LatencyHistogram, RecordsFromEveryCpuAddUpInTheSnapshot) {
+  H h;
+  // CPU k records k + 1 values of 1000 * (k + 1) ns: a distinct bucket per CPU.
+  const int cpus = on_each_cpu([&h](int k) {
+    for (int i = 0; i <= k; ++i) h.record(static_cast<std::uint64_t>(1000 * (k + 1)));
+  });
+  if (cpus < 2) GTEST_SKIP() << "needs two CPUs to put records in two shards";
+  const auto s = h.snapshot();
+  const auto n = static_cast<std::uint64_t>(cpus);
+  EXPECT_EQ(s.count, n * (n + 1) / 2);
+  std::uint64_t sum = 0;
+  for (std::uint64_t k = 1; k <= n; ++k) sum += 1000 * k * k;
+  EXPECT_EQ(s.sum, sum);
+  EXPECT_EQ(s.max, 1000 * n);
+  ASSERT_EQ(s.buckets.size(), n);
+  for (std::uint64_t k = 1; k <= n; ++k) {
+    EXPECT_EQ(s.buckets[k - 1].first, H::index_of(1000 * k));
+    EXPECT_EQ(s.buckets[k - 1].second, k);
+  }
+}
+
+TEST(StripedCounter, AddsFromEveryCpuAddUp) {
+  detail::StripedCounter counter;
+  const int cpus = on_each_cpu([&counter](int k) { counter.add(static_cast<std::uint64_t>(k + 1)); });
+  if (cpus < 2) GTEST_SKIP() << "needs two CPUs to use two cells";
+  const auto n = static_cast<std::uint64_t>(cpus);
+  EXPECT_EQ(counter.load(), n * (n + 1) / 2);
+}
+
+TEST(LatencyHistogram, ConcurrentRecordsAndSnapshotsOnTwoCpus) {
+  H h;
+  std::atomic<bool> done{false};
+  std::uint64_t last_count = 0;
+  std::thread reader([&] {
+    while (!done.load()) {
+      const auto s = h.snapshot();
+      EXPECT_GE(s.count, last_count);  // counts only grow
+      last_count = s.count;
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 2; ++t) {
+    writers.emplace_back([&h, t] {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(t % std::max(1u, std::thread::hardware_concurrency()), &one);
+      (void)pthread_setaffinity_np(pthread_self(), sizeof(one), &one);  // best effort
+      for (int i = 0; i < 20'000; ++i) h.record(static_cast<std::uint64_t>(100 + t));
+    });
+  }
+  for (auto& w : writers) w.join();
+  done = true;
+  reader.join();
+  const auto s = h.snapshot();
+  EXPECT_EQ(s.count, 40'000u);
+  EXPECT_EQ(s.sum, 20'000u * 100 + 20'000u * 101);
+  EXPECT_EQ(s.max, 101u);
 }
 
 TEST(LatencyTimer, RecordsOnceOnDestructionUnlessCancelled) {

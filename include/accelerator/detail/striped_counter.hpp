@@ -2,8 +2,8 @@
 //
 // Internal. One atomic shared by every thread makes each increment a cache-line transfer when
 // two cores hit the cache at once; a hit costs a few nanoseconds, so that transfer would dominate.
-// Each thread adds to its own padded cell instead; reading sums the cells (relaxed: a snapshot is
-// a consistent-enough view for metrics, never used for control decisions).
+// The threads of each CPU add to their own padded cell instead; reading sums the cells (relaxed:
+// a snapshot is a consistent-enough view for metrics, never used for control decisions).
 #pragma once
 
 #include <array>
@@ -12,13 +12,21 @@
 
 namespace accelerator::detail {
 
-// A small per-thread number, assigned round-robin on first use.
+// A small per-thread number, assigned round-robin on first use (a thread's identity: it never
+// changes for the thread, and numbers of exited threads are not reused).
 std::size_t thread_stripe() noexcept;
+
+// The number of the CPU the caller runs on (about 1 ns: glibc reads it from the kernel's rseq
+// area), or thread_stripe() where the CPU is unknown. Threads running at the same instant are on
+// different CPUs, so per-CPU cells do not collide however many threads come and go (per-thread
+// numbers do: the ninth thread shares the first one's cell of eight). A thread moved to another
+// CPU between this call and its add still adds correctly; the add just lands in a busier cell.
+std::size_t cpu_stripe() noexcept;
 
 class StripedCounter {
  public:
   void add(std::uint64_t n = 1) noexcept {
-    cells_[thread_stripe() % kCells].value.fetch_add(n, std::memory_order_relaxed);
+    cells_[cpu_stripe() % kCells].value.fetch_add(n, std::memory_order_relaxed);
   }
   std::uint64_t load() const noexcept {
     std::uint64_t sum = 0;
