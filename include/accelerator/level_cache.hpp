@@ -258,7 +258,12 @@ class LevelCache {
   template <class Load, class Finish>
   asio::awaitable<typename Finish::result_type> read(K key, ReadOptions options, std::optional<Load> load,
                                                      bool store_null, Finish finish) {
-    auto self = state_;
+    // No reference count is taken on the L1-hit path: every caller's thread would bump the one
+    // count, a cache-line transfer per call that made L1 hits from two threads no faster than
+    // from one. Until its first suspension the call runs inside its caller, whose LevelCache
+    // owns the state; `keep` takes a count before any suspension and owns it from then on.
+    State* const self = state_.get();
+    std::shared_ptr<State> keep;
     detail::OperationScope scope(self->metrics.latency.get, self->observers, self->config.area, "cache.get", "get");
     std::optional<K> logged_key;
     if (scope.logs_keys()) logged_key = key;
@@ -288,6 +293,7 @@ class LevelCache {
       if (refresh) self->start_refresh(co_await asio::this_coro::executor, key, *ekey);
       result = std::move(*hit);
     } else {
+      keep = state_;
       // The L2 step runs in this frame (a remote hit, the hot path of Remote mode, needs no frame
       // of its own); only what follows a miss does.
       std::optional<Ticket> ticket;
@@ -317,6 +323,7 @@ class LevelCache {
       co_return std::move(result);
     } else {
       if (!finish.recovers(result)) co_return finish(std::move(result));
+      if (!keep) keep = state_;
       co_return co_await finish.recover(result.error());
     }
   }
