@@ -9,6 +9,8 @@
 // Cases (names as in the seed's baseline, docs/benchmarks/cache_path_bench.json):
 //   single_key/{hit,miss}_{manual,macro}       one key per iteration
 //   batch/{hit,miss}_{manual,macro}/32         32 keys per iteration (items_per_second counts keys)
+//   concurrent/hit_manual, concurrent/batch_hit_manual/32, threads:1 and threads:2
+//                                              L1 hits from 1 and 2 threads on one cache (below)
 // Local mode: W-TinyLFU L1, local_ttl 60 s, null_ttl 10 s; hits read key 42 / keys 1..32 (capacity
 // 200 000). Measured in CPU time: the path never waits, and CPU time is less disturbed than wall
 // time by other processes on a shared machine.
@@ -449,16 +451,26 @@ Setup<RemoteCache>* remote_setup(const std::string& url, CacheMode mode) {
 }
 
 // Many threads on one cache: each benchmark thread reads the warm keys 1..32 through the manual
-// path on an io_context of its own (as a service with one io_context per core does), starting at
-// its own offset. Measured in wall time, so items_per_second is the whole process's rate and the
-// ratio of threads:2 to threads:1 is how the L1 hit path scales: a shared counter or histogram
-// line bounced between cores shows here, not in the single-thread cases.
-void run_concurrent(benchmark::State& state, Setup<LocalCache>& setup) {
+// path on an io_context of its own (as a service with one io_context per core does), one key per
+// call from its own offset, or all 32 in one mget (`batch`). Measured in wall time, so
+// items_per_second (keys) is the whole process's rate and the ratio of threads:2 to threads:1 is
+// how L1 hits scale: a shared counter or histogram line bounced between cores shows here, not in
+// the single-thread cases.
+void run_concurrent(benchmark::State& state, Setup<LocalCache>& setup, bool batch) {
   asio::io_context io;
   ManualService<LocalCache> manual(setup.hit_cache, setup.repo);
   Id next = static_cast<Id>(state.thread_index()) * 16;
+  const Ids all = batch_keys(1);
   drive(io, [&]() -> asio::awaitable<void> {
     for (auto _ : state) {
+      if (batch) {
+        auto got = co_await manual.find_many(all);
+        if (!got || got->size() != kBatch || !got->at(kBatch).has_value() || got->at(kBatch)->id != kBatch) {
+          state.SkipWithError("an L1 batch hit returned the wrong users");
+          break;
+        }
+        continue;
+      }
       const Id id = 1 + next++ % kBatch;
       auto got = co_await manual.find(id);
       if (!got || !got->has_value() || (*got)->id != id) {
@@ -467,7 +479,7 @@ void run_concurrent(benchmark::State& state, Setup<LocalCache>& setup) {
       }
     }
   }());
-  state.SetItemsProcessed(state.iterations());
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * (batch ? kBatch : 1)));
 }
 
 // ---- registration ----
@@ -514,15 +526,17 @@ void register_cases(const std::string& redis_url) {
     });
   }
   // The set-up and warm-up run once, before the threads start (local_setup() is not thread-safe).
-  benchmark::RegisterBenchmark("concurrent/hit_manual",
-                               [](benchmark::State& state) { run_concurrent(state, *local_setup()); })
-      ->Setup([](const benchmark::State&) {
-        auto* setup = local_setup();
-        if (!setup || !setup->warm(kHitKey)) std::abort();
-      })
-      ->Threads(1)
-      ->Threads(2)
-      ->UseRealTime();
+  for (const bool batch : {false, true}) {
+    benchmark::RegisterBenchmark(batch ? "concurrent/batch_hit_manual/32" : "concurrent/hit_manual",
+                                 [batch](benchmark::State& state) { run_concurrent(state, *local_setup(), batch); })
+        ->Setup([](const benchmark::State&) {
+          auto* setup = local_setup();
+          if (!setup || !setup->warm(kHitKey)) std::abort();
+        })
+        ->Threads(1)
+        ->Threads(2)
+        ->UseRealTime();
+  }
   if (redis_url.empty()) return;
   auto remote_case = [redis_url](CaseSpec c, CacheMode mode, std::string name) {
     benchmark::RegisterBenchmark(name.c_str(), [c, mode, redis_url](benchmark::State& state) {
