@@ -883,7 +883,10 @@ class LevelCache {
       }
       if (unique.empty()) co_return result;
       const std::size_t n = unique.size();
-      std::vector<std::optional<Value>> stale(n);
+      result.reserve(n);
+      // Per-key state of the miss path, sized n only once a key misses: an all-hit call (the hot
+      // path) allocates the result and the key lists, nothing else.
+      std::vector<std::optional<Value>> stale;
       std::vector<std::size_t> missing;
       auto executor = co_await asio::this_coro::executor;
 
@@ -900,6 +903,7 @@ class LevelCache {
               result.emplace(unique[i], std::move(entry->value));
               continue;
             }
+            stale.resize(n);
             stale[i].emplace(std::move(entry->value));
           }
           metrics.local_miss.add();
@@ -908,6 +912,8 @@ class LevelCache {
       } else {
         for (std::size_t i = 0; i < n; ++i) missing.push_back(i);
       }
+      if (missing.empty()) co_return result;
+      stale.resize(n);
 
       std::vector<std::optional<Ticket>> tickets(n);  // flights.ticket(), before the L2 read
       if (l2() && !missing.empty()) {
