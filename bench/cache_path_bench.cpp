@@ -9,8 +9,8 @@
 // Cases (names as in the seed's baseline, docs/benchmarks/cache_path_bench.json):
 //   single_key/{hit,miss}_{manual,macro}       one key per iteration
 //   batch/{hit,miss}_{manual,macro}/32         32 keys per iteration (items_per_second counts keys)
-//   concurrent/hit_manual, concurrent/batch_hit_manual/32, threads:1 and threads:2
-//                                              L1 hits from 1 and 2 threads on one cache (below)
+//   concurrent/{hit_manual,batch_hit_manual/32,set}, threads:1 and threads:2
+//                                              L1 hits and writes from 1 and 2 threads on one cache
 // Local mode: W-TinyLFU L1, local_ttl 60 s, null_ttl 10 s; hits read key 42 / keys 1..32 (capacity
 // 200 000). Measured in CPU time: the path never waits, and CPU time is less disturbed than wall
 // time by other processes on a shared machine.
@@ -450,35 +450,49 @@ Setup<RemoteCache>* remote_setup(const std::string& url, CacheMode mode) {
   return slot.get();
 }
 
-// Many threads on one cache: each benchmark thread reads the warm keys 1..32 through the manual
-// path on an io_context of its own (as a service with one io_context per core does), one key per
-// call from its own offset, or all 32 in one mget (`batch`). Measured in wall time, so
-// items_per_second (keys) is the whole process's rate and the ratio of threads:2 to threads:1 is
-// how L1 hits scale: a shared counter or histogram line bounced between cores shows here, not in
-// the single-thread cases.
-void run_concurrent(benchmark::State& state, Setup<LocalCache>& setup, bool batch) {
+// Many threads on one cache, each benchmark thread on an io_context of its own (as a service
+// with one io_context per core runs):
+//   hit_manual          the warm keys 1..32 through the manual path, one per call, from the
+//                       thread's own offset
+//   batch_hit_manual/32 all 32 in one mget
+//   set                 set() of 32 keys of the thread's own (never shared with the other thread)
+// Measured in wall time, so items_per_second (keys) is the whole process's rate and the ratio of
+// threads:2 to threads:1 is how the path scales: a shared counter, histogram line or lock
+// bounced between cores shows here, not in the single-thread cases.
+enum class ConcurrentOp { Get, BatchGet, Set };
+
+void run_concurrent(benchmark::State& state, Setup<LocalCache>& setup, ConcurrentOp op) {
   asio::io_context io;
   ManualService<LocalCache> manual(setup.hit_cache, setup.repo);
   Id next = static_cast<Id>(state.thread_index()) * 16;
+  const Id own_keys = 1000 * static_cast<Id>(state.thread_index() + 1);
   const Ids all = batch_keys(1);
   drive(io, [&]() -> asio::awaitable<void> {
     for (auto _ : state) {
-      if (batch) {
+      if (op == ConcurrentOp::Set) {
+        const Id id = own_keys + next++ % kBatch;
+        auto written = co_await setup.hit_cache.set(id, make_user(id));
+        if (!written) {
+          state.SkipWithError(written.error().to_string().c_str());
+          break;
+        }
+      } else if (op == ConcurrentOp::BatchGet) {
         auto got = co_await manual.find_many(all);
         if (!got || got->size() != kBatch || !got->at(kBatch).has_value() || got->at(kBatch)->id != kBatch) {
           state.SkipWithError("an L1 batch hit returned the wrong users");
           break;
         }
-        continue;
-      }
-      const Id id = 1 + next++ % kBatch;
-      auto got = co_await manual.find(id);
-      if (!got || !got->has_value() || (*got)->id != id) {
-        state.SkipWithError("an L1 hit returned the wrong user");
-        break;
+      } else {
+        const Id id = 1 + next++ % kBatch;
+        auto got = co_await manual.find(id);
+        if (!got || !got->has_value() || (*got)->id != id) {
+          state.SkipWithError("an L1 hit returned the wrong user");
+          break;
+        }
       }
     }
   }());
+  const bool batch = op == ConcurrentOp::BatchGet;
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * (batch ? kBatch : 1)));
 }
 
@@ -526,9 +540,14 @@ void register_cases(const std::string& redis_url) {
     });
   }
   // The set-up and warm-up run once, before the threads start (local_setup() is not thread-safe).
-  for (const bool batch : {false, true}) {
-    benchmark::RegisterBenchmark(batch ? "concurrent/batch_hit_manual/32" : "concurrent/hit_manual",
-                                 [batch](benchmark::State& state) { run_concurrent(state, *local_setup(), batch); })
+  constexpr std::pair<const char*, ConcurrentOp> kConcurrent[] = {
+      {"concurrent/hit_manual", ConcurrentOp::Get},
+      {"concurrent/batch_hit_manual/32", ConcurrentOp::BatchGet},
+      {"concurrent/set", ConcurrentOp::Set},
+  };
+  for (const auto& [name, op] : kConcurrent) {
+    benchmark::RegisterBenchmark(name,
+                                 [op = op](benchmark::State& state) { run_concurrent(state, *local_setup(), op); })
         ->Setup([](const benchmark::State&) {
           auto* setup = local_setup();
           if (!setup || !setup->warm(kHitKey)) std::abort();
