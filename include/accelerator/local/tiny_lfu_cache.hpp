@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "accelerator/clock.hpp"
+#include "accelerator/local/brief_mutex.hpp"
 #include "accelerator/local/hashing.hpp"
 #include "accelerator/local/large_array.hpp"
 #include "accelerator/local/maintenance_thread.hpp"
@@ -669,7 +670,7 @@ class TinyLfuCache {
   // line with what a drain writes (policy, lock, counters, drain state). A drain runs on another
   // core every few dozen reads; a shared line would cost the next read a cross-core miss.
   Options options_;
-  alignas(64) std::mutex mutex_;  // the policy lock: serialises writers and policy updates
+  alignas(64) BriefMutex mutex_;  // the policy lock: serialises writers and policy updates
   TinyLfuPolicy policy_;
   alignas(64) ReadGate gate_;
   std::atomic<bool> expiry_used_{false};  // set once, by the first put with a deadline
