@@ -2,6 +2,9 @@
 // errors, invalid keys, TTL jitter, metrics and diagnostics, warm-up, stale-on-error (not
 // one-shot), refresh-ahead that does not block, no stale resurrection, key namespacing, and a
 // concurrent stress run. Reads and loads are in level_cache_local_test.cpp.
+#include <cstdint>
+#include <limits>
+
 #include "level_cache_local_fixture.hpp"
 
 namespace accelerator::local_mode_test {
@@ -322,6 +325,35 @@ TEST_F(LocalCacheTest, KeysWithColonsDoNotCollideAcrossAreas) {
   EXPECT_NE(a.encode_key("c").value(), b.encode_key("b:c").value());
   auto plain = LevelCacheBuilder<Key, std::string>().mode(CacheMode::Local).area("user").local(L1(10)).build().value();
   EXPECT_EQ(plain.encode_key(42).value(), "user:42");
+}
+
+// Integer and string keys take a shorter path into the joined key than other key types; the
+// strings must stay KeyCodec's (they name the keys in Redis, shared with other instances).
+TEST_F(LocalCacheTest, IntegerAndStringKeysEncodeAsKeyCodecSays) {
+  auto u64 =
+      LevelCacheBuilder<std::uint64_t, std::string>().mode(CacheMode::Local).area("n").local(L1(10)).build().value();
+  for (std::uint64_t v : {std::uint64_t{0}, std::uint64_t{7}, std::numeric_limits<std::uint64_t>::max()}) {
+    EXPECT_EQ(u64.encode_key(v).value(), "n:" + KeyCodec<std::uint64_t>::encode(v));
+  }
+  EXPECT_EQ(u64.encode_key(std::numeric_limits<std::uint64_t>::max()).value(), "n:18446744073709551615");
+  auto i32 =
+      LevelCacheBuilder<std::int32_t, std::string>().mode(CacheMode::Local).area("n").local(L1(10)).build().value();
+  EXPECT_EQ(i32.encode_key(std::numeric_limits<std::int32_t>::min()).value(), "n:-2147483648");
+  auto text =
+      LevelCacheBuilder<std::string, std::string>().mode(CacheMode::Local).area("n").local(L1(10)).build().value();
+  const std::string long_key(300, 'x');  // longer than the small-string buffer
+  EXPECT_EQ(text.encode_key(long_key).value(), "n:" + long_key);
+  auto tight = LevelCacheBuilder<std::uint64_t, std::string>()
+                   .mode(CacheMode::Local)
+                   .max_key_bytes(3)
+                   .local(L1(10))
+                   .build()
+                   .value();
+  EXPECT_TRUE(tight.encode_key(999));
+  const auto over = tight.encode_key(1000);
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().kind(), ErrorKind::InvalidKey);
+  EXPECT_NE(over.error().message().find("encoded key is 4 bytes, over max_key_bytes=3"), std::string::npos);
 }
 
 TEST_F(LocalCacheTest, CustomKeyConverterIsUsed) {
