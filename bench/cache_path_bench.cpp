@@ -9,8 +9,8 @@
 // Cases (names as in the seed's baseline, docs/benchmarks/cache_path_bench.json):
 //   single_key/{hit,miss}_{manual,macro}       one key per iteration
 //   batch/{hit,miss}_{manual,macro}/32         32 keys per iteration (items_per_second counts keys)
-//   concurrent/{hit_manual,batch_hit_manual/32,set}, threads:1 and threads:2
-//                                              L1 hits and writes from 1 and 2 threads on one cache
+//   concurrent/{hit_manual,batch_hit_manual/32,set,miss_manual_load}, threads:1 and threads:2
+//                                              hits, writes and misses from 1 and 2 threads on one cache
 // Local mode: W-TinyLFU L1, local_ttl 60 s, null_ttl 10 s; hits read key 42 / keys 1..32 (capacity
 // 200 000). Measured in CPU time: the path never waits, and CPU time is less disturbed than wall
 // time by other processes on a shared machine.
@@ -456,20 +456,30 @@ Setup<RemoteCache>* remote_setup(const std::string& url, CacheMode mode) {
 //                       thread's own offset
 //   batch_hit_manual/32 all 32 in one mget
 //   set                 set() of 32 keys of the thread's own (never shared with the other thread)
+//   miss_manual_load    get_or_load of a key never seen before, into the full miss cache (a load,
+//                       an insert and an eviction per call)
 // Measured in wall time, so items_per_second (keys) is the whole process's rate and the ratio of
 // threads:2 to threads:1 is how the path scales: a shared counter, histogram line or lock
 // bounced between cores shows here, not in the single-thread cases.
-enum class ConcurrentOp { Get, BatchGet, Set };
+enum class ConcurrentOp { Get, BatchGet, Set, MissLoad };
 
 void run_concurrent(benchmark::State& state, Setup<LocalCache>& setup, ConcurrentOp op) {
   asio::io_context io;
   ManualService<LocalCache> manual(setup.hit_cache, setup.repo);
+  ManualLoadService<LocalCache> loading(setup.miss_cache, setup.repo);
   Id next = static_cast<Id>(state.thread_index()) * 16;
   const Id own_keys = 1000 * static_cast<Id>(state.thread_index() + 1);
   const Ids all = batch_keys(1);
   drive(io, [&]() -> asio::awaitable<void> {
     for (auto _ : state) {
-      if (op == ConcurrentOp::Set) {
+      if (op == ConcurrentOp::MissLoad) {
+        const Id id = next_single_miss.fetch_add(1, std::memory_order_relaxed);
+        auto got = co_await loading.find(id);
+        if (!got || !got->has_value() || (*got)->id != id) {
+          state.SkipWithError("a loaded miss returned the wrong user");
+          break;
+        }
+      } else if (op == ConcurrentOp::Set) {
         const Id id = own_keys + next++ % kBatch;
         auto written = co_await setup.hit_cache.set(id, make_user(id));
         if (!written) {
@@ -544,13 +554,14 @@ void register_cases(const std::string& redis_url) {
       {"concurrent/hit_manual", ConcurrentOp::Get},
       {"concurrent/batch_hit_manual/32", ConcurrentOp::BatchGet},
       {"concurrent/set", ConcurrentOp::Set},
+      {"concurrent/miss_manual_load", ConcurrentOp::MissLoad},
   };
   for (const auto& [name, op] : kConcurrent) {
     benchmark::RegisterBenchmark(name,
                                  [op = op](benchmark::State& state) { run_concurrent(state, *local_setup(), op); })
         ->Setup([](const benchmark::State&) {
           auto* setup = local_setup();
-          if (!setup || !setup->warm(kHitKey)) std::abort();
+          if (!setup || !setup->warm(kHitKey) || !setup->prefill()) std::abort();
         })
         ->Threads(1)
         ->Threads(2)
