@@ -54,9 +54,12 @@ class Flight {
 // It also tells a caller whether a flight for its key ended while the caller was not looking
 // (settled_since): a caller that read L2 before a load's write-back and joins after that load
 // unregistered would otherwise lead a second load of a value L2 already holds. Ended flights are
-// counted per stripe of keys (a stripe's count only grows, under the table's mutex), so a stale
+// counted per stripe of keys (a stripe's count only grows, under its shard's mutex), so a stale
 // ticket means "a flight of this key, or of a key sharing its stripe, ended since": a false
 // positive costs one extra L2 read, never a wrong value.
+// The map is split into kShards shards, each with its own mutex, chosen from the key's stripe (so
+// one stripe is always under one mutex): every miss joins or leads a flight and releases it, and
+// every set and del forgets one; with one mutex, misses from two threads parked on it.
 template <class T>
 class FlightTable {
  public:
@@ -69,7 +72,7 @@ class FlightTable {
   }
   // Whether a flight of `key` (or of a key in its stripe) was released after `ticket` was taken.
   // Reliable right after join_or_lead() made the caller leader: release() counts under the mutex
-  // join_or_lead() took, so an earlier release is visible.
+  // join_or_lead() took (the key's shard's), so an earlier release is visible.
   bool settled_since(std::string_view key, Ticket ticket) const noexcept {
     return settled_[stripe_of(key)].load(std::memory_order_acquire) != ticket;
   }
@@ -77,25 +80,28 @@ class FlightTable {
   // The key's current flight (leader=false), or a new one registered for it (leader=true), in
   // which case the caller must start the load and later call release().
   std::pair<FlightPtr, bool> join_or_lead(const std::string& key) {
-    std::lock_guard lock(mutex_);
-    auto [it, inserted] = flights_.try_emplace(key);
+    Shard& shard = shard_of(key);
+    std::lock_guard lock(shard.mutex);
+    auto [it, inserted] = shard.flights.try_emplace(key);
     if (inserted) it->second = std::make_shared<Flight<T>>();
     return {it->second, inserted};
   }
 
   // The key's current flight, or nullptr.
   FlightPtr find(const std::string& key) const {
-    std::lock_guard lock(mutex_);
-    auto it = flights_.find(key);
-    return it == flights_.end() ? nullptr : it->second;
+    const Shard& shard = shard_of(key);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.flights.find(key);
+    return it == shard.flights.end() ? nullptr : it->second;
   }
 
   // Unregisters `flight` if it is still the key's flight.
   void release(const std::string& key, const FlightPtr& flight) {
-    std::lock_guard lock(mutex_);
-    auto it = flights_.find(key);
-    if (it != flights_.end() && it->second == flight) {
-      flights_.erase(it);
+    Shard& shard = shard_of(key);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.flights.find(key);
+    if (it != shard.flights.end() && it->second == flight) {
+      shard.flights.erase(it);
       settled_[stripe_of(key)].fetch_add(1, std::memory_order_release);
     }
   }
@@ -103,23 +109,36 @@ class FlightTable {
   // Detaches whatever flight the key has: its waiters still get its result, but later callers
   // start a new load. Used when the key is written or deleted while a load is running.
   void forget(const std::string& key) {
-    std::lock_guard lock(mutex_);
-    flights_.erase(key);
+    Shard& shard = shard_of(key);
+    std::lock_guard lock(shard.mutex);
+    shard.flights.erase(key);
   }
 
   std::size_t size() const {
-    std::lock_guard lock(mutex_);
-    return flights_.size();
+    std::size_t n = 0;
+    for (const Shard& shard : shards_) {
+      std::lock_guard lock(shard.mutex);
+      n += shard.flights.size();
+    }
+    return n;
   }
 
  private:
   static constexpr std::size_t kStripes = 1024;
+  static constexpr std::size_t kShards = 64;
+  static_assert(kStripes % kShards == 0, "a stripe must map to one shard");
   static std::size_t stripe_of(std::string_view key) noexcept {
     return std::hash<std::string_view>{}(key) & (kStripes - 1);
   }
 
-  mutable std::mutex mutex_;
-  std::unordered_map<std::string, FlightPtr> flights_;
+  struct alignas(64) Shard {
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, FlightPtr> flights;
+  };
+  Shard& shard_of(std::string_view key) noexcept { return shards_[stripe_of(key) % kShards]; }
+  const Shard& shard_of(std::string_view key) const noexcept { return shards_[stripe_of(key) % kShards]; }
+
+  std::array<Shard, kShards> shards_{};
   std::array<std::atomic<Ticket>, kStripes> settled_{};
 };
 
