@@ -150,7 +150,10 @@ void MaintenanceThread::wait_for_work(std::unique_lock<std::mutex>& lock) {
     if (timers_.empty()) {
       work_.wait(lock);
     } else {
-      work_.wait_until(lock, timers_.front().first);
+      // A copy: wait_until reads its deadline again after waking, and a schedule_after() while
+      // this thread waits (the mutex is released) may reallocate timers_ under a reference.
+      const auto next_timer = timers_.front().first;
+      work_.wait_until(lock, next_timer);
     }
   }
   sleeping_ = false;

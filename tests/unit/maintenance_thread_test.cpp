@@ -116,6 +116,25 @@ TEST(MaintenanceThreadConcurrency, TimedTasksRunAfterTheirDelayAndCancelRemovesT
   EXPECT_EQ(soon.runs.load(), 1);
 }
 
+// The thread sleeps until its earliest timer; timers scheduled meanwhile grow the timer heap
+// (reallocating it) and wake it. It must wake on the earlier ones and not read the deadline it
+// slept on from the old storage: AddressSanitizer reports that as a heap-use-after-free (it did
+// in CI, and does here without the fix in wait_for_work).
+TEST(MaintenanceThreadConcurrency, TimersAddedWhileItSleepsOnATimerAllRun) {
+  auto& thread = MaintenanceThread::shared();
+  CountingTask far;
+  thread.schedule_after(&far, 60s);
+  ASSERT_TRUE(eventually([&] { return thread.asleep(); }));
+  // asleep() turns true just before the wait begins: give the thread time to be inside it, so
+  // the reallocations below happen while it waits (without this the test misses the bug).
+  std::this_thread::sleep_for(20ms);
+  std::vector<CountingTask> near(100);
+  for (auto& task : near) thread.schedule_after(&task, 1ms);
+  for (auto& task : near) ASSERT_TRUE(eventually([&] { return task.runs.load() == 1; }));
+  EXPECT_EQ(far.runs.load(), 0);
+  thread.cancel(&far);
+}
+
 // Not a *Concurren* test: ThreadSanitizer does not support threads started after fork().
 TEST(MaintenanceThreadFork, AForkedChildRunsTasksOnAThreadOfItsOwn) {
 #if defined(__SANITIZE_THREAD__)
