@@ -385,9 +385,15 @@ TEST(TinyLfuCacheConcurrency, ExpiredEntriesLeaveWithoutAnyCall) {
   for (std::uint64_t k = 0; k < 10; ++k) cache.put(k, k, clock->now() + 5ms);
   for (std::uint64_t k = 10; k < 15; ++k) cache.put(k, k);
   clock->advance(10ms);
-  // From here only size() (a counter read): the maintenance thread's sweep must do it.
+  // From here only size() (a counter read): the maintenance thread's sweep must do it. The
+  // sweep publishes the size before it calls the listener (which runs after the policy lock is
+  // released), so the wait covers both.
+  const auto swept = [&] {
+    std::lock_guard lock(mutex);
+    return cache.size() == 5 && expired.size() >= 10;
+  };
   const auto give_up = std::chrono::steady_clock::now() + 10s;
-  while (cache.size() != 5 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(1ms);
+  while (!swept() && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(1ms);
   EXPECT_EQ(cache.size(), 5u);
   std::lock_guard lock(mutex);
   ASSERT_EQ(expired.size(), 10u);
