@@ -9,6 +9,7 @@
 // Cases (names as in the seed's baseline, docs/benchmarks/cache_path_bench.json):
 //   single_key/{hit,miss}_{manual,macro}       one key per iteration
 //   batch/{hit,miss}_{manual,macro}/32         32 keys per iteration (items_per_second counts keys)
+//   single_key/hit_manual_long_key             hit_manual with a 32-byte key (key 42's is 14 bytes)
 //   concurrent/{hit_manual,batch_hit_manual/32,set,miss_manual_load}, threads:1 and threads:2
 //                                              hits, writes and misses from 1 and 2 threads on one cache
 // Local mode: W-TinyLFU L1, local_ttl 60 s, null_ttl 10 s; hits read key 42 / keys 1..32 (capacity
@@ -89,6 +90,9 @@ constexpr std::size_t kHitCapacity = 200'000;
 constexpr std::size_t kMissCapacity = 8'192;
 constexpr std::size_t kBatch = 32;
 constexpr Id kHitKey = 42;
+// 20 digits: "bench-local:" + these is a 32-byte key, past std::string's 15-byte inline buffer, as
+// most service keys ("area:entity:id") are.
+constexpr Id kLongHitKey = 12'345'678'901'234'567'890ULL;
 constexpr Id kRemoteHitKey = 9001;
 
 // Fresh keys for misses, shared by the manual and macro cases (and by all modes: a key is never
@@ -272,9 +276,9 @@ struct Setup {
 };
 
 template <class Service>
-asio::awaitable<void> single_loop(benchmark::State& state, Service& service, Kind kind) {
+asio::awaitable<void> single_loop(benchmark::State& state, Service& service, Kind kind, Id hit_key) {
   for (auto _ : state) {
-    const Id id = kind == Kind::Hit ? kHitKey : next_single_miss.fetch_add(1, std::memory_order_relaxed);
+    const Id id = kind == Kind::Hit ? hit_key : next_single_miss.fetch_add(1, std::memory_order_relaxed);
     auto got = co_await service.find(id);
     if (!got || !got->has_value()) {
       state.SkipWithError(got ? "no value" : got.error().to_string().c_str());
@@ -314,11 +318,11 @@ void run_case(benchmark::State& state, Setup<Cache>& setup, Kind kind, Path path
   ManualLoadService<Cache> manual_load(cache, setup.repo);
   MacroService<Cache> macro(cache, setup.repo);
   if (path == Path::Manual) {
-    drive(setup.io, batch ? batch_loop(state, manual, kind) : single_loop(state, manual, kind));
+    drive(setup.io, batch ? batch_loop(state, manual, kind) : single_loop(state, manual, kind, hit_key));
   } else if (path == Path::ManualLoad) {
-    drive(setup.io, batch ? batch_loop(state, manual_load, kind) : single_loop(state, manual_load, kind));
+    drive(setup.io, batch ? batch_loop(state, manual_load, kind) : single_loop(state, manual_load, kind, hit_key));
   } else {
-    drive(setup.io, batch ? batch_loop(state, macro, kind) : single_loop(state, macro, kind));
+    drive(setup.io, batch ? batch_loop(state, macro, kind) : single_loop(state, macro, kind, hit_key));
   }
   const auto after = cache.metrics_snapshot();
   const double keys = static_cast<double>(state.iterations()) * (batch ? kBatch : 1);
@@ -524,12 +528,14 @@ struct CaseSpec {
   Kind kind;
   Path path;
   bool batch;
+  Id hit_key = kHitKey;
 };
 
 constexpr CaseSpec kCases[] = {
     {"single_key/hit_manual", Kind::Hit, Path::Manual, false},
     {"single_key/hit_manual_load", Kind::Hit, Path::ManualLoad, false},
     {"single_key/hit_macro", Kind::Hit, Path::Macro, false},
+    {"single_key/hit_manual_long_key", Kind::Hit, Path::Manual, false, kLongHitKey},
     {"single_key/miss_manual", Kind::Miss, Path::Manual, false},
     {"single_key/miss_manual_load", Kind::Miss, Path::ManualLoad, false},
     {"single_key/miss_macro", Kind::Miss, Path::Macro, false},
@@ -546,7 +552,7 @@ void register_cases(const std::string& redis_url) {
     benchmark::RegisterBenchmark(c.name, [c](benchmark::State& state) {
       auto* setup = local_setup();
       if (!setup) return state.SkipWithError("building the local caches failed");
-      run_case(state, *setup, c.kind, c.path, c.batch, kHitKey);
+      run_case(state, *setup, c.kind, c.path, c.batch, c.hit_key);
     });
   }
   // The set-up and warm-up run once, before the threads start (local_setup() is not thread-safe).
@@ -575,7 +581,9 @@ void register_cases(const std::string& redis_url) {
       run_case(state, *setup, c.kind, c.path, c.batch, kRemoteHitKey);
     })->UseRealTime();
   };
-  for (const CaseSpec& c : kCases) remote_case(c, CacheMode::Both, std::string("remote/") + c.name);
+  for (const CaseSpec& c : kCases) {
+    if (c.hit_key == kHitKey) remote_case(c, CacheMode::Both, std::string("remote/") + c.name);
+  }
   remote_case({nullptr, Kind::Hit, Path::Manual, false}, CacheMode::Remote, "remote/single_key/l2_hit_manual");
   remote_case({nullptr, Kind::Hit, Path::Macro, false}, CacheMode::Remote, "remote/single_key/l2_hit_macro");
   remote_case({nullptr, Kind::Hit, Path::Manual, true}, CacheMode::Remote, "remote/batch/l2_hit_manual/32");
