@@ -12,6 +12,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -58,6 +59,30 @@ TEST(TinyLfuCache, GetPutAndReplace) {
   EXPECT_FALSE(cache.get(1).has_value());
   const auto stats = cache.stats();
   EXPECT_EQ(stats.hits, 2u);
+  EXPECT_EQ(stats.misses, 2u);
+}
+
+// With a transparent hash and equality, reads by std::string_view (and by literal) find the
+// std::string keys the writes stored: same hash values, so the same bucket and the same entry.
+TEST(TinyLfuCache, TransparentStringKeysAreFoundByView) {
+  using Strings = TinyLfuCache<std::string, int, TransparentStringHash, std::equal_to<>>;
+  Strings::Options o;
+  o.capacity = 100;
+  Strings cache(o);
+  const std::string long_key = "product-detail:1234567890123456789";  // past the inline string buffer
+  cache.put(long_key, 1);
+  cache.put("k", 2);
+  EXPECT_EQ(cache.get(std::string_view(long_key)), 1);
+  EXPECT_EQ(cache.get_at(std::string_view(long_key), SystemClock::instance()->now()), 1);
+  EXPECT_EQ(cache.get("k"), 2);
+  EXPECT_FALSE(cache.get(std::string_view(long_key).substr(0, 10)).has_value());
+  EXPECT_FALSE(cache.get(std::string_view("product-detail:1234567890123456788")).has_value());
+  int seen = 0;
+  EXPECT_TRUE(cache.find(std::string_view("k"), [&](const int& v) { seen = v; }));
+  EXPECT_EQ(seen, 2);
+  EXPECT_EQ(TransparentStringHash{}(long_key), std::hash<std::string>{}(long_key));
+  const auto stats = cache.stats();
+  EXPECT_EQ(stats.hits, 4u);
   EXPECT_EQ(stats.misses, 2u);
 }
 

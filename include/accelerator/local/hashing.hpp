@@ -3,11 +3,15 @@
 // std::hash of an integer is the identity in libstdc++; the engine needs well-spread bits (shard
 // choice, table tags and the frequency sketch all take different bits), so every user hash goes
 // through this 64-bit finaliser (the MurmurHash3 fmix64 constants). The simulator uses the same
-// function so its policy decisions match the engine's.
-// Thread-safety: pure function.
+// function so its policy decisions match the engine's. TransparentStringHash hashes std::string
+// keys so that a std::string_view (or a string literal) finds them too.
+// Thread-safety: pure functions.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string_view>
 
 namespace accelerator::local {
 
@@ -19,5 +23,13 @@ constexpr std::uint64_t spread_hash(std::uint64_t x) noexcept {
   x ^= x >> 33;
   return x;
 }
+
+// std::hash<std::string>'s values (the standard makes std::hash<std::string_view> equal them) for
+// any argument that converts to std::string_view; with std::equal_to<> it lets a cache keyed by
+// std::string be read by a view of bytes held elsewhere, without building a string.
+struct TransparentStringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view key) const noexcept { return std::hash<std::string_view>{}(key); }
+};
 
 }  // namespace accelerator::local

@@ -31,7 +31,9 @@ namespace accelerator::local {
 template <class V>
 class TinyLfuBackend {
  public:
-  using Engine = TinyLfuCache<std::string, StoredEntry<V>>;
+  // Keyed by std::string, readable by std::string_view (get(key, now) takes a view: LevelCache's
+  // single-key read looks up a key it encoded into a buffer of its own, and builds no string on a hit).
+  using Engine = TinyLfuCache<std::string, StoredEntry<V>, TransparentStringHash, std::equal_to<>>;
   using Weigher = typename Engine::Weigher;
   using Listener = typename Engine::Listener;
 
@@ -53,7 +55,7 @@ class TinyLfuBackend {
   std::optional<StoredEntry<V>> get(const std::string& key) { return engine_->get(key); }
   // get() with expiry judged at `now`, a reading the caller already has (LevelCache passes the
   // one it judges freshness by, so the engine need not read the clock again).
-  std::optional<StoredEntry<V>> get(const std::string& key, TimePoint now) { return engine_->get_at(key, now); }
+  std::optional<StoredEntry<V>> get(std::string_view key, TimePoint now) { return engine_->get_at(key, now); }
   void set(const std::string& key, StoredEntry<V> entry) {
     const TimePoint until = entry.stale_until;
     engine_->put(key, std::move(entry), until);

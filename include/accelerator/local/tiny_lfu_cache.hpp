@@ -36,6 +36,7 @@
 #include <atomic>
 #include <bit>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -74,6 +75,20 @@ struct TinyLfuStats {
 enum class Maintenance {
   kBackground,    // the shared MaintenanceThread: a hit costs the reader only the lookup
   kCallerThread,  // the reading thread, every 32 hits (deterministic; no other thread involved)
+};
+
+// A key type reads may look entries up by without building a K: Hash and Eq both declare
+// `is_transparent` and accept it (TransparentStringHash and std::equal_to<> let a std::string_view
+// find a std::string key, so a caller holding the key's bytes elsewhere allocates nothing).
+// Hash must give a Q the value it gives the equal K.
+template <class Q, class K, class Hash, class Eq>
+concept HeterogeneousLookup = !std::same_as<Q, K> && requires {
+  typename Hash::is_transparent;
+  typename Eq::is_transparent;
+}
+&&requires(const Q& q, const K& k) {
+  { Hash{}(q) } -> std::convertible_to<std::size_t>;
+  { Eq{}(k, q) } -> std::convertible_to<bool>;
 };
 
 template <class K, class V, class Hash = std::hash<K>, class Eq = std::equal_to<K>>
@@ -138,23 +153,45 @@ class TinyLfuCache {
     find_at(key, now, [&](const V& value) { out.emplace(value); });
     return out;
   }
+  // get() and get_at() by a key of another type (see HeterogeneousLookup).
+  template <class Q>
+  requires HeterogeneousLookup<Q, K, Hash, Eq> std::optional<V> get(const Q& key) {
+    std::optional<V> out;
+    find(key, [&](const V& value) { out.emplace(value); });
+    return out;
+  }
+  template <class Q>
+  requires HeterogeneousLookup<Q, K, Hash, Eq> std::optional<V> get_at(const Q& key, TimePoint now) {
+    std::optional<V> out;
+    find_at(key, now, [&](const V& value) { out.emplace(value); });
+    return out;
+  }
   // Calls f(const V&) on the value if present (no copy); true on a hit. f runs while the
   // key's shard is held for reading: keep it short and do not write to this cache from it.
   template <class F>
   bool find(const K& key, F&& f) {
     return find_with(key, nullptr, std::forward<F>(f));
   }
+  template <class Q, class F>
+  requires HeterogeneousLookup<Q, K, Hash, Eq>
+  bool find(const Q& key, F&& f) { return find_with(key, nullptr, std::forward<F>(f)); }
   // find() with the caller's reading of the cache's clock.
   template <class F>
   bool find_at(const K& key, TimePoint now, F&& f) {
     const std::int64_t now_at = to_ns(now);
     return find_with(key, &now_at, std::forward<F>(f));
   }
+  template <class Q, class F>
+  requires HeterogeneousLookup<Q, K, Hash, Eq>
+  bool find_at(const Q& key, TimePoint now, F&& f) {
+    const std::int64_t now_at = to_ns(now);
+    return find_with(key, &now_at, std::forward<F>(f));
+  }
 
  private:
   // `given_now`: the time to judge expiry by, or null to read the clock (only if expiry is used).
-  template <class F>
-  bool find_with(const K& key, const std::int64_t* given_now, F&& f) {
+  template <class Q, class F>
+  bool find_with(const Q& key, const std::int64_t* given_now, F&& f) {
     const std::uint32_t h = hash_of(key);
     const std::size_t shard = h >> (32 - kShardBits);
     const bool check_time = expiry_used_.load(std::memory_order_relaxed);
@@ -444,7 +481,8 @@ class TinyLfuCache {
     }
     return std::clamp(static_cast<int>(std::bit_width(entries / 64)), 4, 12);
   }
-  static std::uint32_t hash_of(const K& key) noexcept {
+  template <class Q>
+  static std::uint32_t hash_of(const Q& key) noexcept {
     return static_cast<std::uint32_t>(spread_hash(static_cast<std::uint64_t>(Hash{}(key)))) | 1u;
   }
   static std::int64_t to_ns(TimePoint t) noexcept {
