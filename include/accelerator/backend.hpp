@@ -48,6 +48,11 @@ struct LocalStats {
 //   del(key)    remove; removing an absent key is not an error
 //   clear()     remove everything (used when invalidation messages may have been lost)
 //   stats()     occupancy and counters
+// Optional, used by LevelCache when present:
+//   get(key, now)  get() with expiry judged at `now` (a TimePoint of the cache's clock), which the
+//                  caller has already read. When `key` may be a std::string_view, a single-key
+//                  get() looks keys up without building a std::string (the default TinyLfuBackend
+//                  does; keys over 15 bytes would otherwise cost an allocation per hit).
 template <class B, class V>
 concept LocalBackend = requires(B& b, const B& cb, const std::string& key, StoredEntry<V> entry) {
   { b.get(key) } -> std::same_as<std::optional<StoredEntry<V>>>;

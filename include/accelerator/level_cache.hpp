@@ -55,6 +55,7 @@
 #include "accelerator/detail/generations.hpp"
 #include "accelerator/detail/invalidation_message.hpp"
 #include "accelerator/detail/jitter.hpp"
+#include "accelerator/detail/key_buffer.hpp"
 #include "accelerator/detail/operation_scope.hpp"
 #include "accelerator/diagnostics.hpp"
 #include "accelerator/key_codec.hpp"
@@ -258,6 +259,13 @@ class LevelCache {
   };
 
   // get() and get_or_load(): one coroutine frame per call, the L1 step (and `finish`) included.
+  // INVARIANT (performance): the frame stays within the 1020 bytes asio's per-thread frame cache
+  // recycles (thread_info_base: 255 chunks of 4 bytes); past that every call, hits included, pays
+  // a malloc and a free (~20 ns). GCC 12 gives every local and every temporary that spans a
+  // co_await its own slot, so helpers write into `result` / `stale` by reference instead of
+  // returning values, and the miss path's callee takes its arguments by reference. With the
+  // decorators' Finish and 48-byte values (cache_path_bench single_key/hit_macro) it fits;
+  // a much larger V can still push it over.
   template <class Load, class Finish>
   asio::awaitable<typename Finish::result_type> read(K key, ReadOptions options, std::optional<Load> load,
                                                      bool store_null, Finish finish) {
@@ -288,22 +296,22 @@ class LevelCache {
     // Set when L2 answered the call: the instant its reply was read, which also ends the call's
     // latency (the decode and L1 fill after it take nanoseconds; a clock read is not free).
     std::optional<std::chrono::steady_clock::time_point> answered_at;
-    auto ekey = self->encode(key);
-    if (!ekey) {
-      self->metrics.get_errors.add();
-      result = fail(ekey.error());
-    } else if (auto hit = self->read_local(*ekey, options, stale, refresh, scope.started())) {
-      if (refresh) self->start_refresh(co_await asio::this_coro::executor, key, *ekey);
-      result = std::move(*hit);
+    // The key is encoded into the frame: an L1 hit needs no string of its own (see KeyBuffer).
+    detail::KeyBuffer lookup_key;
+    if (!self->encode_for_read(key, lookup_key, result)) {
+      // `result` holds the error.
+    } else if (self->read_local(lookup_key.view(), options, result, stale, refresh, scope.started())) {
+      if (refresh) self->start_refresh(co_await asio::this_coro::executor, key, lookup_key.string());
     } else {
       keep = state_;
+      std::string& ekey = lookup_key.string();
       // The L2 step runs in this frame (a remote hit, the hot path of Remote mode, needs no frame
       // of its own); only what follows a miss does.
       std::optional<Ticket> ticket;
       if (self->l2()) {
-        auto remote_read = self->remote_read_begin(*ekey, scope.started());
-        auto read = co_await self->remote->get(*ekey);
-        if (self->remote_read_end(remote_read, *ekey, std::move(read), stale, result)) answered_at = remote_read.ended;
+        auto remote_read = self->remote_read_begin(ekey, scope.started());
+        auto read = co_await self->remote->get(ekey);
+        if (self->remote_read_end(remote_read, ekey, std::move(read), stale, result)) answered_at = remote_read.ended;
         ticket = remote_read.ticket;
       }
       if (answered_at) {
@@ -311,8 +319,7 @@ class LevelCache {
       } else if (options.disable_load || (!self->loader && !source)) {
         result = Value{};
       } else {
-        result = co_await self->load_after_miss(std::move(key), std::move(*ekey), std::move(stale), options,
-                                                scope.context(), source, ticket);
+        co_await self->load_after_miss(key, ekey, stale, options, scope, source, ticket, result);
       }
     }
     const CacheError* error = result ? nullptr : &result.error();
@@ -397,18 +404,46 @@ class LevelCache {
         return local->get(ekey);
       }
     }
+    // The same by a view of the key's bytes: a backend whose get(key, now) takes a
+    // std::string_view (the default TinyLfuBackend) builds no string; others are given one.
+    auto local_get(std::string_view ekey, TimePoint now) {
+      if constexpr (requires(LB & l) { l.get(ekey, now); }) {
+        return local->get(ekey, now);
+      } else {
+        return local_get(std::string(ekey), now);
+      }
+    }
 
-    // Integer and string keys (without a key_converter) are written straight into the joined
-    // key: the general path builds the encoded key, then copies it into the joined one, and
-    // those copies were a tenth of an L1 hit. Same strings either way (KeyCodec's).
     CacheResult<std::string> encode(const K& key) const {
+      CacheResult<std::string> joined(std::in_place);
+      if (auto error = encode_into(key, *joined)) return fail(std::move(*error));
+      return joined;
+    }
+    // get()'s encoding: false, with the error in `result` (and counted), when the key does not
+    // encode. Returns a bool so that get()'s coroutine frame holds no error object of its own.
+    template <class Result>
+    bool encode_for_read(const K& key, detail::KeyBuffer& out, Result& result) {
+      auto error = encode_into(key, out);
+      if (!error) return true;
+      metrics.get_errors.add();
+      result = fail(std::move(*error));
+      return false;
+    }
+
+    // The joined key (<escaped area> ':' <encoded key>) into `out`, a std::string or a
+    // detail::KeyBuffer; the error when the key does not encode. Integer and string keys
+    // (without a key_converter) are written straight into it: the general path builds the
+    // encoded key, then copies it into the joined one, and those copies were a tenth of an L1
+    // hit. Same strings either way (KeyCodec's).
+    template <class Out>
+    std::optional<CacheError> encode_into(const K& key, Out& out) const {
       if (!key_converter) {
         if constexpr (std::integral<K> && !std::same_as<K, bool>) {
           char digits[24];
           const char* end = std::to_chars(digits, digits + sizeof digits, key).ptr;
-          return namespaced(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+          return namespace_into(std::string_view(digits, static_cast<std::size_t>(end - digits)), out);
         } else if constexpr (std::same_as<K, std::string> || std::same_as<K, std::string_view>) {
-          return namespaced(std::string_view(key));
+          return namespace_into(std::string_view(key), out);
         }
       }
       std::string encoded;
@@ -417,20 +452,19 @@ class LevelCache {
       } else if constexpr (EncodableKey<K>) {
         encoded = KeyCodec<K>::encode(key);
       }
-      return namespaced(encoded);
+      return namespace_into(encoded, out);
     }
 
-    // <escaped area> ':' <encoded>, after the checks on the encoded key.
-    CacheResult<std::string> namespaced(std::string_view encoded) const {
-      if (encoded.empty()) return fail(CacheError::invalid_key("key encodes to an empty string"));
+    // <escaped area> ':' <encoded> into `out`, after the checks on the encoded key.
+    template <class Out>
+    std::optional<CacheError> namespace_into(std::string_view encoded, Out& out) const {
+      if (encoded.empty()) return CacheError::invalid_key("key encodes to an empty string");
       if (encoded.size() > config.max_key_bytes) {
-        return fail(CacheError::invalid_key("encoded key is " + std::to_string(encoded.size()) +
-                                            " bytes, over max_key_bytes=" + std::to_string(config.max_key_bytes)));
+        return CacheError::invalid_key("encoded key is " + std::to_string(encoded.size()) +
+                                       " bytes, over max_key_bytes=" + std::to_string(config.max_key_bytes));
       }
-      CacheResult<std::string> joined(std::in_place);
-      joined->reserve(key_namespace.size() + 1 + encoded.size());
-      joined->append(key_namespace).append(1, ':').append(encoded);
-      return joined;
+      detail::join_key(out, key_namespace, encoded);
+      return std::nullopt;
     }
 
     std::chrono::milliseconds stale_extension() const noexcept {
@@ -554,28 +588,29 @@ class LevelCache {
 
     // ---------------------------------------------------------------- get
 
-    // The L1 step of get(): the fresh value (a counted hit), else nullopt after counting the
-    // miss, with an expired value still within its grace in `stale`. `refresh` is set when the
-    // hit is due for a refresh-ahead, which the caller then starts with start_refresh() (it has
-    // the executor; asking a coroutine for it costs an executor copy, so only then). Refresh-ahead
-    // uses only the configured loader, also in get_or_load.
-    // `started`: the call's start (a steady_clock reading), used as the current time when the clock
-    // is the steady clock: an L1 hit then reads the clock only to time the call.
-    std::optional<Value> read_local(const std::string& ekey, const ReadOptions& options, std::optional<Value>& stale,
-                                    bool& refresh, std::chrono::steady_clock::time_point started) {
-      if (!l1()) return std::nullopt;
+    // The L1 step of get(): true with the fresh value in `result` (a counted hit), else false after
+    // counting the miss, with an expired value still within its grace in `stale`. (It writes the
+    // caller's `result` instead of returning the value: get()'s frame then holds no third Value.) `refresh` is set when
+    // the hit is due for a refresh-ahead, which the caller then starts with start_refresh() (it has the executor;
+    // asking a coroutine for it costs an executor copy, so only then). Refresh-ahead uses only the configured loader,
+    // also in get_or_load. `started`: the call's start (a steady_clock reading), used as the current time when the
+    // clock is the steady clock: an L1 hit then reads the clock only to time the call.
+    bool read_local(std::string_view ekey, const ReadOptions& options, CacheResult<Value>& result,
+                    std::optional<Value>& stale, bool& refresh, std::chrono::steady_clock::time_point started) {
+      if (!l1()) return false;
       const TimePoint now = clock_is_steady ? started : clock->now();
       if (auto entry = local_get(ekey, now)) {
         if (entry->fresh_at(now)) {
           metrics.local_hit.add();
           refresh = config.refresh_ahead && !options.disable_load && loader &&
                     entry->expire_at - now <= config.refresh_ahead_window;
-          return std::optional<Value>(std::move(entry->value));
+          result = std::move(entry->value);
+          return true;
         }
         stale.emplace(std::move(entry->value));
       }
       metrics.local_miss.add();
-      return std::nullopt;
+      return false;
     }
 
     // get() after an L1 miss, in two parts around the caller's `co_await remote->get(ekey)`:
@@ -628,21 +663,27 @@ class LevelCache {
     }
 
     // get() after L1 and L2 missed: the load (this call's loader or the configured one), then
-    // the stale fallback. `stale`: what L1 or L2 kept. `parent`: the caller's cache.get span (the
-    // cache.load span is its child). `ticket`: flights.ticket(ekey) from before the L2 read, when
-    // there was one. REQUIRES: a loader to run (source or the configured one).
-    asio::awaitable<CacheResult<Value>> load_after_miss(K key, std::string ekey, std::optional<Value> stale,
-                                                        ReadOptions options, SpanContext parent,
-                                                        const CallLoadSource* source, std::optional<Ticket> ticket) {
+    // the stale fallback, into `result`. `stale`: what L1 or L2 kept. `scope`: the caller's (its
+    // cache.get span is the cache.load span's parent). `ticket`: flights.ticket(ekey) from before
+    // the L2 read, when there was one. REQUIRES: a loader to run (source or the configured one).
+    // Everything is passed by reference into get()'s frame, which awaits this call: arguments by
+    // value would be built as temporaries in that frame, and with the result object they grew
+    // it by some 200 bytes, past what asio recycles (see read()).
+    asio::awaitable<void> load_after_miss(const K& key, const std::string& ekey, std::optional<Value>& stale,
+                                          const ReadOptions& options, const detail::OperationScope& scope,
+                                          const CallLoadSource* source, const std::optional<Ticket>& ticket,
+                                          CacheResult<Value>& result) {
       CallLoadPtr call = source ? source->make(source->fn, source->store_null) : nullptr;
-      auto loaded = co_await load_one(key, ekey, parent, std::move(call), ticket);
-      if (loaded) co_return std::move(*loaded);
-      if (stale && config.stale_on_error && options.allow_stale) {
+      auto loaded = co_await load_one(key, ekey, scope.context(), std::move(call), ticket);
+      if (loaded) {
+        result = std::move(*loaded);
+      } else if (stale && config.stale_on_error && options.allow_stale) {
         metrics.stale_fallback.add();
-        co_return std::move(*stale);
+        result = std::move(*stale);
+      } else {
+        metrics.get_errors.add();
+        result = fail(loaded.error());
       }
-      metrics.get_errors.add();
-      co_return fail(loaded.error());
     }
 
     // ---------------------------------------------------------------- single-key load

@@ -4,6 +4,8 @@
 // concurrent stress run. Reads and loads are in level_cache_local_test.cpp.
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "level_cache_local_fixture.hpp"
 
@@ -354,6 +356,51 @@ TEST_F(LocalCacheTest, IntegerAndStringKeysEncodeAsKeyCodecSays) {
   ASSERT_FALSE(over);
   EXPECT_EQ(over.error().kind(), ErrorKind::InvalidKey);
   EXPECT_NE(over.error().message().find("encoded key is 4 bytes, over max_key_bytes=3"), std::string::npos);
+}
+
+// get() encodes its key into a buffer in its own frame (detail::KeyBuffer) and reads L1 by a view
+// of it; a miss turns it into a string for the load. Keys on both sides of the buffer's inline
+// size and far past it, through an L1 read by view (the engine) and one that takes a std::string.
+template <class Backend>
+void expect_every_key_length_to_hit_and_load(Backend backend, const std::shared_ptr<ManualClock>& clock) {
+  auto loads = std::make_shared<std::vector<std::string>>();
+  auto cache = LevelCacheBuilder<std::string, std::string>()
+                   .area("t")
+                   .mode(CacheMode::Local)
+                   .local_ttl(60s)
+                   .clock(clock)
+                   .local(std::move(backend))
+                   .loader_fn([loads](std::string key) -> asio::awaitable<CacheResult<std::optional<std::string>>> {
+                     loads->push_back(key);
+                     co_return "loaded-" + key;
+                   })
+                   .build()
+                   .value();
+  Runner runner;
+  const std::size_t inline_key = detail::KeyBuffer::kInlineBytes - 2;  // "t:" + key fills it
+  std::vector<std::string> keys;
+  for (std::size_t size : {std::size_t{1}, inline_key, inline_key + 1, std::size_t{200}}) {
+    keys.push_back(std::string(size - 1, 'k') + "s");  // the set ones
+    keys.push_back(std::string(size - 1, 'k') + "l");  // the loaded ones, same length
+  }
+  for (std::size_t i = 0; i < keys.size(); i += 2) ASSERT_TRUE(runner.run(cache.set(keys[i], "set-" + keys[i])));
+  for (std::size_t i = 0; i < keys.size(); i += 2) {
+    EXPECT_EQ(runner.run(cache.get(keys[i])).value(), "set-" + keys[i]) << keys[i].size();
+    EXPECT_EQ(runner.run(cache.get(keys[i + 1])).value(), "loaded-" + keys[i + 1]) << keys[i].size();
+    EXPECT_EQ(runner.run(cache.get(keys[i + 1])).value(), "loaded-" + keys[i + 1]) << "now from L1";
+  }
+  EXPECT_EQ(*loads, (std::vector<std::string>{keys[1], keys[3], keys[5], keys[7]}));
+  const auto m = cache.metrics_snapshot();
+  EXPECT_EQ(m.local_hit, 8u);
+  EXPECT_EQ(m.local_miss, 4u);
+}
+
+TEST_F(LocalCacheTest, KeysOfEveryLengthHitAndLoadThroughAnL1ReadByView) {
+  expect_every_key_length_to_hit_and_load(local::TinyLfuBackend<std::string>(100, clock), clock);
+}
+
+TEST_F(LocalCacheTest, KeysOfEveryLengthHitAndLoadThroughAnL1ReadByString) {
+  expect_every_key_length_to_hit_and_load(L1(100, clock), clock);
 }
 
 TEST_F(LocalCacheTest, CustomKeyConverterIsUsed) {
