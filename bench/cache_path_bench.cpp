@@ -31,6 +31,10 @@
 // cases filled a 200 000-entry cache while they ran). Memory stays bounded; the stale-write
 // guards of LevelCache are fixed-size tables.
 //
+// Each case reports allocs_per_key: heap allocations per key on the benchmark thread (see
+// support/allocation_counter.hpp), so a hit that starts allocating (a key or a coroutine frame
+// grown past what asio recycles) shows as a count, not only as a few nanoseconds.
+//
 // With --latency it runs latency/{l1_hit,l2_hit,miss} instead: per-call percentiles (p50_us,
 // p90_us, p99_us, p999_us) through cacheable, for the peer report (scripts/bench.sh compare).
 //
@@ -62,6 +66,7 @@
 #include "accelerator/accelerator.hpp"
 #include "accelerator/decorators.hpp"
 #include "accelerator/remote/redis_backend.hpp"
+#include "support/allocation_counter.hpp"
 
 #ifndef ACCELERATOR_BUILD_TYPE
 #define ACCELERATOR_BUILD_TYPE "unknown"
@@ -314,6 +319,7 @@ void run_case(benchmark::State& state, Setup<Cache>& setup, Kind kind, Path path
   }
   Cache& cache = kind == Kind::Hit ? setup.hit_cache : setup.miss_cache;
   const auto before = cache.metrics_snapshot();
+  const std::uint64_t allocations_before = allocations_on_this_thread();
   ManualService<Cache> manual(cache, setup.repo);
   ManualLoadService<Cache> manual_load(cache, setup.repo);
   MacroService<Cache> macro(cache, setup.repo);
@@ -324,12 +330,16 @@ void run_case(benchmark::State& state, Setup<Cache>& setup, Kind kind, Path path
   } else {
     drive(setup.io, batch ? batch_loop(state, macro, kind) : single_loop(state, macro, kind, hit_key));
   }
+  const std::uint64_t allocations = allocations_on_this_thread() - allocations_before;
   const auto after = cache.metrics_snapshot();
   const double keys = static_cast<double>(state.iterations()) * (batch ? kBatch : 1);
   state.SetItemsProcessed(static_cast<std::int64_t>(keys));
   // What the case really measured: hits per key read, at L1 and L2.
   if (keys > 0) {
     state.counters["l1_hit_ratio"] = static_cast<double>(after.local_hit - before.local_hit) / keys;
+    // Heap allocations per key on the benchmark thread (the service's own included: a hit of
+    // the manual path through a std::string User value that fits inline allocates nothing).
+    if (counting_allocations()) state.counters["allocs_per_key"] = static_cast<double>(allocations) / keys;
     if (after.remote_hit + after.remote_miss > before.remote_hit + before.remote_miss) {
       state.counters["l2_hit_ratio"] = static_cast<double>(after.remote_hit - before.remote_hit) / keys;
     }
