@@ -49,6 +49,7 @@
 #include "accelerator/backend.hpp"
 #include "accelerator/codec.hpp"
 #include "accelerator/config.hpp"
+#include "accelerator/detail/compact_strand.hpp"
 #include "accelerator/detail/deadline.hpp"
 #include "accelerator/detail/distinct_keys.hpp"
 #include "accelerator/detail/flight.hpp"
@@ -776,11 +777,12 @@ class LevelCache {
       spawn_load(executor, key, ekey, flight, /*registered=*/true, /*refresh=*/true, std::move(span));
     }
 
-    // The load runs on its own strand, detached from every caller.
+    // The load runs on its own strand, detached from every caller (a compact one: copies of a
+    // strand over an any_io_executor allocate, see detail/compact_strand.hpp).
     // `span`: ended with the load's outcome (a no-op span when the caller's span covers the load).
     void spawn_load(const asio::any_io_executor& executor, const K& key, const std::string& ekey, FlightPtr flight,
                     bool registered, bool refresh, Span span, CallLoadPtr call = nullptr) {
-      asio::co_spawn(asio::make_strand(executor),
+      asio::co_spawn(detail::make_compact_strand(executor),
                      run_load(this->shared_from_this(), key, ekey, std::move(flight), registered, refresh,
                               std::move(span), std::move(call)),
                      asio::detached);
@@ -1078,7 +1080,7 @@ class LevelCache {
         }
       }
       if (!lead_keys.empty()) {
-        asio::co_spawn(asio::make_strand(executor),
+        asio::co_spawn(detail::make_compact_strand(executor),
                        run_batch_load(this->shared_from_this(), std::move(lead_keys), std::move(lead_ekeys),
                                       std::move(lead_flights), config.penetration_protect, call),
                        asio::detached);
