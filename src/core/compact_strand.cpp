@@ -37,4 +37,13 @@ asio::any_io_executor make_compact_strand(const asio::any_io_executor& executor)
   return asio::make_strand(executor);
 }
 
+bool running_in_strand(const asio::any_io_executor& strand) noexcept {
+  using IoStrand = asio::strand<asio::io_context::executor_type>;
+  using AnyStrand = asio::strand<asio::any_io_executor>;
+  if (!strand) return false;
+  if (strand.target_type() == typeid(IoStrand)) return strand.target<IoStrand>()->running_in_this_thread();
+  if (strand.target_type() == typeid(AnyStrand)) return strand.target<AnyStrand>()->running_in_this_thread();
+  return false;
+}
+
 }  // namespace accelerator::detail

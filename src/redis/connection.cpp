@@ -21,6 +21,7 @@
 #include <fstream>
 #include <optional>
 
+#include "accelerator/detail/compact_strand.hpp"
 #include "accelerator/detail/jitter.hpp"
 #include "accelerator/remote/detail/circuit_breaker.hpp"
 
@@ -192,8 +193,7 @@ class ConnectionImpl final : public Connection {
  public:
   ConnectionImpl(const asio::any_io_executor& executor, std::shared_ptr<const ConnectionConfig> config,
                  std::shared_ptr<HealthState> health)
-      : strand_(asio::make_strand(executor)),
-        strand_handle_(strand_),
+      : strand_(accelerator::detail::make_compact_strand(executor)),
         config_(std::move(config)),
         health_(std::move(health)),
         timer_(strand_),
@@ -217,12 +217,12 @@ class ConnectionImpl final : public Connection {
   }
 
   bool ready() const noexcept override { return ready_.load(std::memory_order_relaxed); }
-  const asio::any_io_executor& executor() const override { return strand_handle_; }
+  const asio::any_io_executor& executor() const override { return strand_; }
 
  protected:
   void submit(std::string&& bytes, std::size_t commands, std::string_view what, Completion&& done) override {
     // Most commands are issued by a completion that runs on this strand: no hop, no handler.
-    if (strand_.running_in_this_thread()) {
+    if (accelerator::detail::running_in_strand(strand_)) {
       enqueue([&](std::string& out) { out.append(bytes); }, commands, what, std::move(done));
       return;
     }
@@ -234,7 +234,7 @@ class ConnectionImpl final : public Connection {
 
   void submit_command(std::string_view key_prefix, std::span<const std::string_view> args, std::string_view what,
                       Completion&& done) override {
-    if (strand_.running_in_this_thread()) {
+    if (accelerator::detail::running_in_strand(strand_)) {
       enqueue([&](std::string& out) { append_command(out, key_prefix, args); }, 1, what, std::move(done));
       return;
     }
@@ -410,8 +410,10 @@ class ConnectionImpl final : public Connection {
     }
   }
 
-  asio::strand<asio::any_io_executor> strand_;
-  asio::any_io_executor strand_handle_;  // strand_, type-erased once
+  // A strand from make_compact_strand: over the io_context's own executor when it can be, so
+  // that the copies asio makes of it (each async operation, post and bind_executor tracks work
+  // through one) are stored inline instead of allocated; every command goes through several.
+  asio::any_io_executor strand_;
   std::shared_ptr<const ConnectionConfig> config_;
   std::shared_ptr<HealthState> health_;
   asio::steady_timer timer_;

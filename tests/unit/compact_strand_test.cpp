@@ -65,5 +65,29 @@ TEST(CompactStrand, OtherExecutorsGetTheGeneralStrand) {
   EXPECT_FALSE(handlers_overlap(strand, 500, [&] { pool.join(); }));
 }
 
+TEST(CompactStrand, RunningInStrandIsTrueOnlyInsideItsOwnHandlers) {
+  asio::io_context io;
+  const auto strand = make_compact_strand(io.get_executor());
+  const auto other = make_compact_strand(io.get_executor());
+  std::vector<bool> seen;
+  asio::post(strand, [&] {
+    seen.push_back(running_in_strand(strand));
+    seen.push_back(running_in_strand(other));
+  });
+  asio::post(io.get_executor(), [&] { seen.push_back(running_in_strand(strand)); });
+  io.run();
+  EXPECT_EQ(seen, (std::vector<bool>{true, false, false}));
+  EXPECT_FALSE(running_in_strand(strand)) << "outside any handler";
+  EXPECT_FALSE(running_in_strand(io.get_executor())) << "not a strand";
+  EXPECT_FALSE(running_in_strand(asio::any_io_executor())) << "no executor";
+
+  asio::thread_pool pool(1);
+  const auto general = make_compact_strand(pool.get_executor());
+  std::atomic<bool> inside{false};
+  asio::post(general, [&] { inside = running_in_strand(general); });
+  pool.join();
+  EXPECT_TRUE(inside.load()) << "the general strand answers too";
+}
+
 }  // namespace
 }  // namespace accelerator::detail

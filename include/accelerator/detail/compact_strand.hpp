@@ -17,4 +17,8 @@ namespace accelerator::detail {
 
 asio::any_io_executor make_compact_strand(const asio::any_io_executor& executor);
 
+// Whether the caller runs inside `strand`, a strand from make_compact_strand() (false for any
+// other executor): strand::running_in_this_thread() for the strand behind the type erasure.
+bool running_in_strand(const asio::any_io_executor& strand) noexcept;
+
 }  // namespace accelerator::detail
