@@ -811,17 +811,24 @@ class LevelCache {
         result = fail(outcome->error());
       } else {
         s.metrics.load_success.add();
-        // (No braced lists inside co_await arguments: g++ 12 miscompiles initializer_list
-        // temporaries in coroutines, "array used as initializer".)
-        std::vector<std::string> keys(1, ekey);
-        std::vector<Value> values(1, **outcome);
-        std::vector<detail::GenerationTable::Generation> generations_at_start(1, generation);
-        auto written = co_await s.write_back(std::move(keys), std::move(values), std::move(generations_at_start), epoch,
-                                             call.get());
-        if (written) {
+        if (!s.l2()) {
+          // No L2 round trip to make: the L1 write needs none of write_back's batch vectors
+          // (six of a loaded miss's allocations).
+          s.write_loaded_local(ekey, **outcome, generation, epoch, call.get());
           result = std::move(**outcome);
         } else {
-          result = fail(written.error());
+          // (No braced lists inside co_await arguments: g++ 12 miscompiles initializer_list
+          // temporaries in coroutines, "array used as initializer".)
+          std::vector<std::string> keys(1, ekey);
+          std::vector<Value> values(1, **outcome);
+          std::vector<detail::GenerationTable::Generation> generations_at_start(1, generation);
+          auto written = co_await s.write_back(std::move(keys), std::move(values), std::move(generations_at_start),
+                                               epoch, call.get());
+          if (written) {
+            result = std::move(**outcome);
+          } else {
+            result = fail(written.error());
+          }
         }
       }
       if (refresh) (result ? s.metrics.refresh_success : s.metrics.refresh_failures).add();
@@ -881,18 +888,22 @@ class LevelCache {
           if (!undone) (void)remote_failed(undone.error(), took);  // best effort: never fails the load
         }
       }
-      if (l1()) {
-        for (auto i : live) {
-          bool wrote = false;
-          generations.write_if_unchanged(ekeys[i], generations_at_start[i], [&] {
-            if (generations.epoch() != epoch) return;
-            put_local(ekeys[i], values[i], std::nullopt, stores_loaded(values[i], call));
-            wrote = true;
-          });
-          if (!wrote) metrics.load_discarded.add();
-        }
-      }
+      for (auto i : live) write_loaded_local(ekeys[i], values[i], generations_at_start[i], epoch, call);
       co_return CacheResult<void>{};
+    }
+
+    // The L1 part of write_back for one key: written unless the key was written or deleted since
+    // `generation` was taken or L1 was cleared since `epoch` (then counted as discarded).
+    void write_loaded_local(const std::string& ekey, const Value& value, detail::GenerationTable::Generation generation,
+                            detail::GenerationTable::Generation epoch, const CallLoad* call) {
+      if (!l1()) return;
+      bool wrote = false;
+      generations.write_if_unchanged(ekey, generation, [&] {
+        if (generations.epoch() != epoch) return;
+        put_local(ekey, value, std::nullopt, stores_loaded(value, call));
+        wrote = true;
+      });
+      if (!wrote) metrics.load_discarded.add();
     }
 
     // One L2 round trip for the writes (set or mset) and one for the deletes, if any; each is
