@@ -263,10 +263,13 @@ class LevelCache {
   // INVARIANT (performance): the frame stays within the 1020 bytes asio's per-thread frame cache
   // recycles (thread_info_base: 255 chunks of 4 bytes); past that every call, hits included, pays
   // a malloc and a free (~20 ns). GCC 12 gives every local and every temporary that spans a
-  // co_await its own slot, so helpers write into `result` / `stale` by reference instead of
-  // returning values, and the miss path's callee takes its arguments by reference. With the
-  // decorators' Finish and 48-byte values (cache_path_bench single_key/hit_macro) it fits;
-  // a much larger V can still push it over.
+  // co_await its own slot, and keeps them all whichever branch runs, so this frame holds only what
+  // an L1 hit needs: the miss path (stale value, L2 reply, load) runs in a frame of its own
+  // (read_after_local_miss), helpers write into `result` by reference instead of returning values,
+  // and a decorator's recovery comes back boxed. What is left is two values (`result` and the
+  // promise's return slot) and ~450 bytes: measured with GCC 12 -O3, a V of eight std::strings
+  // (256 bytes) fits through get() and cacheable, nine fit through get() only, ten through
+  // neither (tests/unit/hit_allocation_test.cpp checks short strings and a 192-byte row).
   template <class Load, class Finish>
   asio::awaitable<typename Finish::result_type> read(K key, ReadOptions options, std::optional<Load> load,
                                                      bool store_null, Finish finish) {
@@ -292,8 +295,6 @@ class LevelCache {
       source = &call_source;
     }
     CacheResult<Value> result;
-    std::optional<Value> stale;
-    bool refresh = false;
     // Set when L2 answered the call: the instant its reply was read, which also ends the call's
     // latency (the decode and L1 fill after it take nanoseconds; a clock read is not free).
     std::optional<std::chrono::steady_clock::time_point> answered_at;
@@ -301,27 +302,15 @@ class LevelCache {
     detail::KeyBuffer lookup_key;
     if (!self->encode_for_read(key, lookup_key, result)) {
       // `result` holds the error.
-    } else if (self->read_local(lookup_key.view(), options, result, stale, refresh, scope.started())) {
-      if (refresh) self->start_refresh(co_await asio::this_coro::executor, key, lookup_key.string());
+    } else if (const LocalRead local = self->read_local(lookup_key.view(), options, result, scope.started());
+               local == LocalRead::kHit) {
+      // `result` holds the value.
+    } else if (local == LocalRead::kHitDueForRefresh) {
+      co_await self->start_refresh_here(key, lookup_key.string());
     } else {
       keep = state_;
-      std::string& ekey = lookup_key.string();
-      // The L2 step runs in this frame (a remote hit, the hot path of Remote mode, needs no frame
-      // of its own); only what follows a miss does.
-      std::optional<Ticket> ticket;
-      if (self->l2()) {
-        auto remote_read = self->remote_read_begin(ekey, scope.started());
-        auto read = co_await self->remote->get(ekey);
-        if (self->remote_read_end(remote_read, ekey, std::move(read), stale, result)) answered_at = remote_read.ended;
-        ticket = remote_read.ticket;
-      }
-      if (answered_at) {
-        // L2's answer is in `result`.
-      } else if (options.disable_load || (!self->loader && !source)) {
-        result = Value{};
-      } else {
-        co_await self->load_after_miss(key, ekey, stale, options, scope, source, ticket, result);
-      }
+      co_await self->read_after_local_miss(key, lookup_key.string(), local == LocalRead::kStale, options, scope, source,
+                                           result, answered_at);
     }
     const CacheError* error = result ? nullptr : &result.error();
     const std::string_view outcome = !result ? "error" : (*result ? "ok_some" : "ok_none");
@@ -335,8 +324,18 @@ class LevelCache {
     } else {
       if (!finish.recovers(result)) co_return finish(std::move(result));
       if (!keep) keep = state_;
-      co_return co_await finish.recover(result.error());
+      // Boxed: the awaited result would otherwise be one more value-sized slot in this frame.
+      auto recovered = co_await recover_boxed(finish, result.error());
+      co_return std::move(*recovered);
     }
+  }
+
+  // A decorator's recovery (rare: a cache error it chose to ignore), its outcome on the heap.
+  template <class Finish>
+  static asio::awaitable<std::unique_ptr<typename Finish::result_type>> recover_boxed(Finish& finish,
+                                                                                      const CacheError& error) {
+    auto recovered = co_await finish.recover(error);
+    co_return std::make_unique<typename Finish::result_type>(std::move(recovered));
   }
 
   std::shared_ptr<Lifetime> lifetime_;
@@ -361,6 +360,9 @@ class LevelCache {
     bool store_null;
     CallLoadPtr (*make)(void* fn, bool store_null);
   };
+
+  // What get()'s L1 step found (State::read_local).
+  enum class LocalRead : std::uint8_t { kHit, kHitDueForRefresh, kStale, kMiss };
 
   // A decoded L2 value.
   struct RemoteValue {
@@ -589,34 +591,41 @@ class LevelCache {
 
     // ---------------------------------------------------------------- get
 
-    // The L1 step of get(): true with the fresh value in `result` (a counted hit), else false after
-    // counting the miss, with an expired value still within its grace in `stale`. (It writes the
-    // caller's `result` instead of returning the value: get()'s frame then holds no third Value.) `refresh` is set when
-    // the hit is due for a refresh-ahead, which the caller then starts with start_refresh() (it has the executor;
-    // asking a coroutine for it costs an executor copy, so only then). Refresh-ahead uses only the configured loader,
-    // also in get_or_load. `started`: the call's start (a steady_clock reading), used as the current time when the
-    // clock is the steady clock: an L1 hit then reads the clock only to time the call.
-    bool read_local(std::string_view ekey, const ReadOptions& options, CacheResult<Value>& result,
-                    std::optional<Value>& stale, bool& refresh, std::chrono::steady_clock::time_point started) {
-      if (!l1()) return false;
+    // The L1 step of get(), which writes the caller's `result` instead of returning the value
+    // (get()'s frame then holds no second Value): kHit / kHitDueForRefresh with the fresh value in
+    // `result` (a counted hit; the second when refresh-ahead should start, which the caller does
+    // with start_refresh_here(): it needs the executor, which only a coroutine can ask for);
+    // kStale after counting the miss, with an expired value still within its grace in `result`
+    // for read_after_local_miss(); kMiss after counting it, `result` untouched. Refresh-ahead uses
+    // only the configured loader, also in get_or_load. `started`: the call's start (a
+    // steady_clock reading), used as the current time when the clock is the steady clock: an L1
+    // hit then reads the clock only to time the call.
+    LocalRead read_local(std::string_view ekey, const ReadOptions& options, CacheResult<Value>& result,
+                         std::chrono::steady_clock::time_point started) {
+      if (!l1()) return LocalRead::kMiss;
       const TimePoint now = clock_is_steady ? started : clock->now();
       if (auto entry = local_get(ekey, now)) {
+        result = std::move(entry->value);
         if (entry->fresh_at(now)) {
           metrics.local_hit.add();
-          refresh = config.refresh_ahead && !options.disable_load && loader &&
-                    entry->expire_at - now <= config.refresh_ahead_window;
-          result = std::move(entry->value);
-          return true;
+          const bool refresh = config.refresh_ahead && !options.disable_load && loader &&
+                               entry->expire_at - now <= config.refresh_ahead_window;
+          return refresh ? LocalRead::kHitDueForRefresh : LocalRead::kHit;
         }
-        stale.emplace(std::move(entry->value));
+        metrics.local_miss.add();
+        return LocalRead::kStale;
       }
       metrics.local_miss.add();
-      return false;
+      return LocalRead::kMiss;
     }
 
-    // get() after an L1 miss, in two parts around the caller's `co_await remote->get(ekey)`:
-    // remote_read_begin() before it, remote_read_end() with its outcome. The caller's frame holds
-    // the state in between, so the L2 step costs no coroutine frame of its own.
+    // A hit due for refresh-ahead: starts the refresh on the caller's executor (see start_refresh).
+    asio::awaitable<void> start_refresh_here(const K& key, const std::string& ekey) {
+      start_refresh(co_await asio::this_coro::executor, key, ekey);
+    }
+
+    // The L2 step of read_after_local_miss(), in two parts around its `co_await remote->get(ekey)`:
+    // remote_read_begin() before it, remote_read_end() with its outcome.
     // The round trip is timed from `started`, the call's own start (the key encoding and the L1
     // probe before the L2 read take nanoseconds; a clock read is not free), to `ended`.
     struct RemoteRead {
@@ -663,17 +672,32 @@ class LevelCache {
       return false;
     }
 
-    // get() after L1 and L2 missed: the load (this call's loader or the configured one), then
-    // the stale fallback, into `result`. `stale`: what L1 or L2 kept. `scope`: the caller's (its
-    // cache.get span is the cache.load span's parent). `ticket`: flights.ticket(ekey) from before
-    // the L2 read, when there was one. REQUIRES: a loader to run (source or the configured one).
-    // Everything is passed by reference into get()'s frame, which awaits this call: arguments by
-    // value would be built as temporaries in that frame, and with the result object they grew
-    // it by some 200 bytes, past what asio recycles (see read()).
-    asio::awaitable<void> load_after_miss(const K& key, const std::string& ekey, std::optional<Value>& stale,
-                                          const ReadOptions& options, const detail::OperationScope& scope,
-                                          const CallLoadSource* source, const std::optional<Ticket>& ticket,
-                                          CacheResult<Value>& result) {
+    // get() after an L1 miss: the L2 read when L2 is in use, then the load (this call's loader or
+    // the configured one) and the stale fallback, the outcome in `result`. In a frame of its own,
+    // so get()'s frame, which every L1 hit needs, holds none of this path's state (see read()).
+    // `stale_in_result`: read_local() left an expired value within its grace in `result`.
+    // `scope`: the caller's (its cache.get span is the cache.load span's parent). `answered_at`:
+    // set to the instant of L2's reply when L2 answered the call (which also ends its latency).
+    asio::awaitable<void> read_after_local_miss(const K& key, const std::string& ekey, bool stale_in_result,
+                                                const ReadOptions& options, const detail::OperationScope& scope,
+                                                const CallLoadSource* source, CacheResult<Value>& result,
+                                                std::optional<std::chrono::steady_clock::time_point>& answered_at) {
+      std::optional<Value> stale;
+      if (stale_in_result) stale.emplace(std::move(*result));
+      std::optional<Ticket> ticket;
+      if (l2()) {
+        auto remote_read = remote_read_begin(ekey, scope.started());
+        auto read = co_await remote->get(ekey);
+        if (remote_read_end(remote_read, ekey, std::move(read), stale, result)) {
+          answered_at = remote_read.ended;
+          co_return;
+        }
+        ticket = remote_read.ticket;
+      }
+      if (options.disable_load || (!loader && !source)) {
+        result = Value{};
+        co_return;
+      }
       CallLoadPtr call = source ? source->make(source->fn, source->store_null) : nullptr;
       auto loaded = co_await load_one(key, ekey, scope.context(), std::move(call), ticket);
       if (loaded) {
