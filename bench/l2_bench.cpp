@@ -1,6 +1,11 @@
 // L2 (Redis) benchmarks, through LevelCache as an application uses it.
 //   l2/get_throughput/concurrency:50  Remote mode; 50 coroutines GET existing 64-byte values over
 //                                     10 000 keys; items_per_second = completed gets per second.
+//   l2/get_throughput/concurrency:800 the same with 800 coroutines: as many GETs in flight as
+//                                     redis-benchmark -c 50 -P 16 keeps (50 connections x 16).
+//                                     With 50 in flight the rate is bound by round trips (each
+//                                     side sleeps and is woken once per batch), not by the
+//                                     client's work; this case shows the client's own ceiling.
 //   l2/invalidation_latency           time from A's del returning to B's L1 no longer holding the
 //                                     key (two instances, separate connections); p50_us, p99_us.
 //   l2/cluster/get_throughput/concurrency:50/node:N
@@ -39,7 +44,8 @@ using namespace std::chrono_literals;
 using Key = std::uint64_t;
 
 constexpr int kKeys = 10'000;
-constexpr int kConcurrency = 50;
+constexpr int kConcurrency = 50;        // issue 4's case, and the cluster cases
+constexpr int kEqualInFlight = 800;     // redis-benchmark -c 50 -P 16: 50 connections x 16 in flight
 constexpr int kGetsPerCoroutine = 400;  // per iteration: 50 x 400 = 20 000 gets
 
 using Io = IoThread;
@@ -95,13 +101,14 @@ std::optional<GetCache> populated_cache(benchmark::State& state, Io& io, remote:
   return cache;
 }
 
-// One round: 50 coroutines, each doing kGetsPerCoroutine random GETs over `ids`. Returns the
-// round's wall-clock seconds; misses and errors are added to `errors`.
-double get_round(Io& io, GetCache& cache, const std::vector<Key>& ids, std::atomic<std::uint64_t>& errors) {
+// One round: `concurrency` coroutines, each doing kGetsPerCoroutine random GETs over `ids`.
+// Returns the round's wall-clock seconds; misses and errors are added to `errors`.
+double get_round(Io& io, GetCache& cache, const std::vector<Key>& ids, std::atomic<std::uint64_t>& errors,
+                 int concurrency = kConcurrency) {
   const auto start = std::chrono::steady_clock::now();
   std::promise<void> all_done;
-  auto remaining = std::make_shared<std::atomic<int>>(kConcurrency);
-  for (int c = 0; c < kConcurrency; ++c) {
+  auto remaining = std::make_shared<std::atomic<int>>(concurrency);
+  for (int c = 0; c < concurrency; ++c) {
     asio::co_spawn(
         io.io,
         [&, c, remaining]() -> asio::awaitable<void> {
@@ -135,11 +142,18 @@ void BM_GetThroughput(benchmark::State& state) {
   auto cache = populated_cache(state, io, *redis, ids);
   if (!cache) return;
   std::atomic<std::uint64_t> errors{0};
-  for (auto _ : state) get_round(io, *cache, ids, errors);
-  state.SetItemsProcessed(state.iterations() * kConcurrency * kGetsPerCoroutine);
+  const auto concurrency = static_cast<int>(state.range(0));
+  for (auto _ : state) get_round(io, *cache, ids, errors, concurrency);
+  state.SetItemsProcessed(state.iterations() * concurrency * kGetsPerCoroutine);
   state.counters["errors"] = static_cast<double>(errors.load());
 }
-BENCHMARK(BM_GetThroughput)->Name("l2/get_throughput/concurrency:50")->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_GetThroughput)
+    ->Name("l2/get_throughput")
+    ->ArgName("concurrency")
+    ->Arg(kConcurrency)
+    ->Arg(kEqualInFlight)
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 // The slot owner (index into the CLUSTER SLOTS node list) of every slot, from a live cluster.
 std::optional<remote::detail::SlotMap> slot_map(Io& io, remote::RedisBackend& redis) {
