@@ -391,13 +391,14 @@ void run_latency(benchmark::State& state, Setup<Cache>& setup, Kind kind, Id hit
 
 // ---- set-ups ----
 
+template <class V = User>
 auto local_cache(std::size_t capacity) {
-  return LevelCacheBuilder<Id, User>()
+  return LevelCacheBuilder<Id, V>()
       .area("bench-local")
       .mode(CacheMode::Local)
       .local_ttl(60s)
       .null_ttl(10s)
-      .local(local::DefaultLocalBackend<User>(capacity))
+      .local(local::DefaultLocalBackend<V>(capacity))
       .build();
 }
 using LocalCache = decltype(local_cache(1))::value_type;
@@ -544,15 +545,9 @@ std::string cpu_model() {
   return "unknown";
 }
 
-// single_key/hit_macro_row: cacheable over a LevelCache<Id, Row> (Local mode, as local_cache()).
+// single_key/hit_macro_row: cacheable over a LevelCache<Id, Row> (Local mode, local_cache()).
 void hit_macro_row(benchmark::State& state) {
-  static auto cache = LevelCacheBuilder<Id, Row>()
-                          .area("bench-local")
-                          .mode(CacheMode::Local)
-                          .local_ttl(60s)
-                          .null_ttl(10s)
-                          .local(local::DefaultLocalBackend<Row>(kHitCapacity))
-                          .build();
+  static auto cache = local_cache<Row>(kHitCapacity);
   if (!cache) return state.SkipWithError(cache.error().to_string().c_str());
   // Every field within std::string's inline buffer: copying the row allocates nothing.
   auto make_row = [](Id id) { return Row{std::to_string(id), "Ada", "ada@x.io", "London", "UK", "pro"}; };
