@@ -14,6 +14,9 @@
 //                                              strings) instead of the 48-byte User
 //   concurrent/{hit_manual,batch_hit_manual/32,set,miss_manual_load}, threads:1 and threads:2
 //                                              hits, writes and misses from 1 and 2 threads on one cache
+//   clock/{std_steady_clock_now,library_steady_now}  the two clock reads every call makes:
+//                                              std::chrono::steady_clock vs detail::steady_now()
+//                                              (counter from_tsc: 1 when it reads the TSC)
 // Local mode: W-TinyLFU L1, local_ttl 60 s, null_ttl 10 s; hits read key 42 / keys 1..32 (capacity
 // 200 000). Measured in CPU time: the path never waits, and CPU time is less disturbed than wall
 // time by other processes on a shared machine.
@@ -613,6 +616,14 @@ void register_cases(const std::string& redis_url) {
     });
   }
   benchmark::RegisterBenchmark("single_key/hit_macro_row", hit_macro_row);
+  // Each call reads the clock twice (its latency); both readers side by side.
+  benchmark::RegisterBenchmark("clock/std_steady_clock_now", [](benchmark::State& state) {
+    for (auto _ : state) benchmark::DoNotOptimize(std::chrono::steady_clock::now());
+  });
+  benchmark::RegisterBenchmark("clock/library_steady_now", [](benchmark::State& state) {
+    for (auto _ : state) benchmark::DoNotOptimize(detail::steady_now());
+    state.counters["from_tsc"] = detail::process_steady_clock.calibrated() ? 1 : 0;
+  });
   // The set-up and warm-up run once, before the threads start (local_setup() is not thread-safe).
   constexpr std::pair<const char*, ConcurrentOp> kConcurrent[] = {
       {"concurrent/hit_manual", ConcurrentOp::Get},

@@ -19,9 +19,10 @@
 // in latency.load and each L2 round trip in latency.remote; with a tracer it opens a span
 // (cache.get ..., cache.load as the child of the call that waits for the load), and with an
 // operation log it writes one record (detail/operation_scope.hpp). Without a tracer or a log
-// that is two steady_clock reads and a histogram add per call. A get answered by L2 shares them
-// with its round trip (which is timed from the call's start), so it ends, for latency.get, when
-// L2's reply is read: two reads for both histograms.
+// that is two clock reads (detail::steady_now(): an rdtsc where the hardware allows) and a
+// histogram add per call. A get answered by L2 shares them with its round trip (which is timed
+// from the call's start), so it ends, for latency.get, when L2's reply is read: two reads for
+// both histograms.
 //
 // Thread-safety: every member may be called concurrently from any thread of any io_context.
 // LevelCache is a cheap handle: copies share one cache; the cache (and its invalidation
@@ -58,6 +59,7 @@
 #include "accelerator/detail/jitter.hpp"
 #include "accelerator/detail/key_buffer.hpp"
 #include "accelerator/detail/operation_scope.hpp"
+#include "accelerator/detail/tsc_clock.hpp"
 #include "accelerator/diagnostics.hpp"
 #include "accelerator/key_codec.hpp"
 #include "accelerator/loader.hpp"
@@ -374,7 +376,7 @@ class LevelCache {
     CacheConfig config;
     std::string key_namespace;  // escaped area
     std::shared_ptr<const Clock> clock;
-    bool clock_is_steady = false;  // clock->now() is steady_clock::now() (see read_local)
+    bool clock_is_steady = false;  // clock->now() is detail::steady_now() (see read_local)
     std::optional<LB> local;
     std::optional<RB> remote;
     std::optional<L> loader;
@@ -568,7 +570,7 @@ class LevelCache {
 
     // Records one L2 round trip that began at `started`; returns how long it took.
     std::chrono::nanoseconds remote_done(std::chrono::steady_clock::time_point started) {
-      const auto took = std::chrono::steady_clock::now() - started;
+      const auto took = detail::steady_now() - started;
       metrics.latency.remote.record(took);
       return took;
     }
@@ -584,7 +586,7 @@ class LevelCache {
 
     // A loader run ended: its wall time into latency.load, a failure logged at WARN.
     void load_done(std::chrono::steady_clock::time_point started, const CacheError* error) {
-      const auto took = std::chrono::steady_clock::now() - started;
+      const auto took = detail::steady_now() - started;
       metrics.latency.load.record(took);
       if (error && observers.logger) observers.logger->completed("load", "error", took, error);
     }
@@ -598,7 +600,7 @@ class LevelCache {
     // kStale after counting the miss, with an expired value still within its grace in `result`
     // for read_after_local_miss(); kMiss after counting it, `result` untouched. Refresh-ahead uses
     // only the configured loader, also in get_or_load. `started`: the call's start (a
-    // steady_clock reading), used as the current time when the clock is the steady clock: an L1
+    // detail::steady_now() reading), used as the current time when the clock is SystemClock: an L1
     // hit then reads the clock only to time the call.
     LocalRead read_local(std::string_view ekey, const ReadOptions& options, CacheResult<Value>& result,
                          std::chrono::steady_clock::time_point started) {
@@ -644,7 +646,7 @@ class LevelCache {
     // untouched); a readable expired value then lands in `stale` unless L1 already kept one.
     bool remote_read_end(RemoteRead& before, const std::string& ekey, CacheResult<std::optional<std::string>>&& read,
                          std::optional<Value>& stale, CacheResult<Value>& result) {
-      before.ended = std::chrono::steady_clock::now();
+      before.ended = detail::steady_now();
       const auto took = before.ended - before.started;
       metrics.latency.remote.record(took);
       if (!read) {
@@ -764,7 +766,7 @@ class LevelCache {
     // Reads L2 again for the new leader of `ekey`: a fresh value completes its flight. An error, a
     // miss or an expired value leaves the flight to the load, as the first read's outcome did.
     asio::awaitable<bool> settled_in_remote(const std::string& ekey, FlightPtr flight) {
-      const auto started = std::chrono::steady_clock::now();
+      const auto started = detail::steady_now();
       auto read = co_await remote->get(ekey);
       const auto took = remote_done(started);
       if (!read) {
@@ -816,7 +818,7 @@ class LevelCache {
     static asio::awaitable<void> run_load(std::shared_ptr<State> self, K key, std::string ekey, FlightPtr flight,
                                           bool registered, bool refresh, Span span, CallLoadPtr call) {
       State& s = *self;
-      const auto started = std::chrono::steady_clock::now();
+      const auto started = detail::steady_now();
       const auto generation = s.generations.snapshot(ekey);
       const auto epoch = s.generations.epoch();
       s.metrics.load_total.add();
@@ -891,10 +893,10 @@ class LevelCache {
             deletes.push_back(ekeys[i]);
           }
         }
-        const auto started = std::chrono::steady_clock::now();
+        const auto started = detail::steady_now();
         auto stored = co_await remote_store(std::move(writes), std::move(deletes));
         if (!stored) {
-          if (auto error = remote_failed(stored.error(), std::chrono::steady_clock::now() - started)) {
+          if (auto error = remote_failed(stored.error(), detail::steady_now() - started)) {
             co_return fail(*error);
           }
         }
@@ -906,7 +908,7 @@ class LevelCache {
           return true;
         });
         if (!superseded.empty() && stored) {
-          const auto undo_started = std::chrono::steady_clock::now();
+          const auto undo_started = detail::steady_now();
           auto undone = co_await remote_delete(superseded);
           const auto took = remote_done(undo_started);
           if (!undone) (void)remote_failed(undone.error(), took);  // best effort: never fails the load
@@ -934,7 +936,7 @@ class LevelCache {
     // recorded in latency.remote.
     asio::awaitable<CacheResult<void>> remote_store(std::vector<RemoteWrite> writes, std::vector<std::string> deletes) {
       if (!writes.empty()) {
-        const auto started = std::chrono::steady_clock::now();
+        const auto started = detail::steady_now();
         // No co_await inside ?: — g++ 12 destroys the temporaries of a conditional co_await
         // expression too early (a failed call's error text was read after being freed).
         CacheResult<void> r;
@@ -947,7 +949,7 @@ class LevelCache {
         if (!r) co_return r;
       }
       if (!deletes.empty()) {
-        const auto started = std::chrono::steady_clock::now();
+        const auto started = detail::steady_now();
         auto r = co_await remote_delete(deletes);
         remote_done(started);
         co_return r;
@@ -1026,7 +1028,7 @@ class LevelCache {
           generations_before.push_back(generations.snapshot(ekeys[i]));
           tickets[i] = flights.ticket(ekeys[i]);
         }
-        const auto started = std::chrono::steady_clock::now();
+        const auto started = detail::steady_now();
         auto read = co_await remote->mget(request);
         const auto took = remote_done(started);
         if (!read) {
@@ -1100,7 +1102,7 @@ class LevelCache {
         // One more MGET for them (Remote mode); what it does not settle joins the batch load.
         std::vector<std::string> request;
         for (auto w : recheck) request.push_back(ekeys[waits[w].first]);
-        const auto started = std::chrono::steady_clock::now();
+        const auto started = detail::steady_now();
         auto read = co_await remote->mget(request);
         const auto took = remote_done(started);
         if (!read) (void)remote_failed(read.error(), took);
@@ -1145,7 +1147,7 @@ class LevelCache {
                                                 std::vector<std::string> ekeys, std::vector<FlightPtr> batch,
                                                 bool registered, CallLoadPtr call) {
       State& s = *self;
-      const auto started = std::chrono::steady_clock::now();
+      const auto started = detail::steady_now();
       std::vector<detail::GenerationTable::Generation> generations_at_start;
       for (auto& ekey : ekeys) generations_at_start.push_back(s.generations.snapshot(ekey));
       const auto epoch = s.generations.epoch();
@@ -1250,10 +1252,10 @@ class LevelCache {
             deletes.push_back(ekeys[i]);
           }
         }
-        const auto started = std::chrono::steady_clock::now();
+        const auto started = detail::steady_now();
         auto stored = co_await remote_store(std::move(writes), std::move(deletes));
         if (!stored) {
-          if (auto error = remote_failed(stored.error(), std::chrono::steady_clock::now() - started)) {
+          if (auto error = remote_failed(stored.error(), detail::steady_now() - started)) {
             errors.add();
             co_return fail(*error);
           }
@@ -1288,10 +1290,10 @@ class LevelCache {
         flights.forget(ekey);
       }
       if (l2()) {
-        const auto started = std::chrono::steady_clock::now();
+        const auto started = detail::steady_now();
         auto removed = co_await remote_store(std::vector<RemoteWrite>(), ekeys);
         if (!removed) {
-          if (auto error = remote_failed(removed.error(), std::chrono::steady_clock::now() - started)) {
+          if (auto error = remote_failed(removed.error(), detail::steady_now() - started)) {
             errors.add();
             co_return fail(*error);
           }
@@ -1311,7 +1313,7 @@ class LevelCache {
       for (auto& message :
            detail::encode_invalidation_batches(instance_id, config.area, ekeys, config.invalidation_batch_max_keys)) {
         metrics.invalidation_publish.add();
-        const auto started = std::chrono::steady_clock::now();
+        const auto started = detail::steady_now();
         auto sent = co_await remote->publish(*channel, message);
         remote_done(started);
         if (!sent) metrics.invalidation_publish_failures.add();

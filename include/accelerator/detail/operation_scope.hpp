@@ -6,8 +6,9 @@
 // again, records the wall time into the operation's histogram, ends the span with the outcome
 // and writes one log record.
 //
-// Cost without a tracer or logger (the default): two steady_clock reads (one when the caller
-// shares its own, see started() and finish_at()), one histogram record (relaxed atomics), and a
+// Cost without a tracer or logger (the default): two clock reads (detail::steady_now(), a
+// counter read where the hardware allows; one when the caller shares its own, see started() and
+// finish_at()), one histogram record (relaxed atomics), and a
 // null check each for the span and the log. No allocation, no lock.
 // Thread-safety: a scope belongs to one coroutine; Observers is immutable after build().
 #pragma once
@@ -17,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "accelerator/detail/tsc_clock.hpp"
 #include "accelerator/error.hpp"
 #include "accelerator/observability/latency_histogram.hpp"
 #include "accelerator/observability/logging.hpp"
@@ -39,7 +41,7 @@ class OperationScope {
         logger_(observers.logger.get()),
         op_(op),
         span_(observers.tracer.get(), span_name, area),
-        start_(std::chrono::steady_clock::now()) {}
+        start_(detail::steady_now()) {}
   OperationScope(const OperationScope&) = delete;
   OperationScope& operator=(const OperationScope&) = delete;
 
@@ -62,11 +64,10 @@ class OperationScope {
   // Records the operation's wall time, ends its span and logs it. `result` is the log's result
   // field (ok_some, ok_none, ok, done, error, ...); `error` is null on success.
   void finish(std::string_view result, const CacheError* error, std::string_view key = {}) {
-    finish_at(std::chrono::steady_clock::now(), result, error, key);
+    finish_at(detail::steady_now(), result, error, key);
   }
-  // finish() with the end instant already read by the caller: a steady_clock read is not free
-  // (about 40 ns on some virtual machines), and a call that ends right after timing its last
-  // step can share that read.
+  // finish() with the end instant already read by the caller (a detail::steady_now() reading): a
+  // clock read is not free, and a call that ends right after timing its last step can share it.
   void finish_at(std::chrono::steady_clock::time_point end, std::string_view result, const CacheError* error,
                  std::string_view key = {}) {
     const auto took = end - start_;

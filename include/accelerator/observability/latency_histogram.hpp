@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "accelerator/detail/striped_counter.hpp"
+#include "accelerator/detail/tsc_clock.hpp"
 
 namespace accelerator {
 
@@ -126,14 +127,13 @@ class LatencyHistogram {
 // path of a coroutine is measured). A null histogram records nothing.
 class LatencyTimer {
  public:
-  explicit LatencyTimer(LatencyHistogram& histogram) noexcept
-      : histogram_(&histogram), start_(std::chrono::steady_clock::now()) {}
+  explicit LatencyTimer(LatencyHistogram& histogram) noexcept : histogram_(&histogram), start_(detail::steady_now()) {}
   LatencyTimer(const LatencyTimer&) = delete;
   LatencyTimer& operator=(const LatencyTimer&) = delete;
   ~LatencyTimer() {
     if (histogram_) histogram_->record(elapsed());
   }
-  std::chrono::nanoseconds elapsed() const noexcept { return std::chrono::steady_clock::now() - start_; }
+  std::chrono::nanoseconds elapsed() const noexcept { return detail::steady_now() - start_; }
   // Stops measuring; the destructor records nothing.
   void cancel() noexcept { histogram_ = nullptr; }
 
