@@ -24,15 +24,13 @@ std::array<std::uint8_t, N> random_id() {
 
 bool SpanContext::valid() const noexcept { return trace_id != std::array<std::uint8_t, 16>{}; }
 
-Span::Span(Tracer* tracer, std::string_view name, std::string_view area, const SpanContext& parent)
-    : tracer_(tracer), area_(area) {
-  if (!tracer_) return;
+void Span::start(std::string_view name, const SpanContext& parent) {
   data_ = std::make_unique<SpanData>();
   data_->name = std::string(name);
   data_->context.trace_id = parent.valid() ? parent.trace_id : random_id<16>();
   data_->context.span_id = random_id<8>();
   if (parent.valid()) data_->parent_span_id = parent.span_id;
-  data_->attributes.emplace_back("area", std::string(area));
+  data_->attributes.emplace_back("area", std::string(area_));
   data_->start = std::chrono::system_clock::now();
 }
 
@@ -75,8 +73,7 @@ void Span::set_error(const CacheError& error) {
   data_->attributes.emplace_back("error.kind", std::string(error.tag()));
 }
 
-void Span::end() noexcept {
-  if (!data_) return;
+void Span::finish() noexcept {
   data_->end = std::chrono::system_clock::now();
   auto data = std::move(data_);
   try {

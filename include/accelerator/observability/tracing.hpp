@@ -58,8 +58,12 @@ class Tracer {
 class Span {
  public:
   Span() noexcept = default;  // a no-op span
-  // A root span, or a child of `parent` when parent.valid(). No-op when tracer is null.
-  Span(Tracer* tracer, std::string_view name, std::string_view area, const SpanContext& parent = {});
+  // A root span, or a child of `parent` when parent.valid(). No-op when tracer is null (inline:
+  // every cache call opens one, and without a tracer it must cost no call).
+  Span(Tracer* tracer, std::string_view name, std::string_view area, const SpanContext& parent = {})
+      : tracer_(tracer), area_(area) {
+    if (tracer_) start(name, parent);
+  }
   Span(Span&& other) noexcept;
   Span& operator=(Span&& other) noexcept;
   Span(const Span&) = delete;
@@ -85,9 +89,14 @@ class Span {
     }
   }
   // Ends the span now (idempotent; the destructor calls it).
-  void end() noexcept;
+  void end() noexcept {
+    if (data_) finish();
+  }
 
  private:
+  void start(std::string_view name, const SpanContext& parent);
+  void finish() noexcept;
+
   Tracer* tracer_ = nullptr;
   std::string_view area_;  // only read while data_ is set (child() copies it into the child)
   std::unique_ptr<SpanData> data_;
