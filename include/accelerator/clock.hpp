@@ -31,8 +31,8 @@ class Clock {
 };
 
 // The real clocks. now() is a steady_clock time point read through the CPU's time-stamp counter
-// where the kernel trusts it (within microseconds of std::chrono::steady_clock::now(), for a
-// third of the cost; see detail/tsc_clock.hpp), else std::chrono::steady_clock::now() itself.
+// where the kernel trusts it (within microseconds of std::chrono::steady_clock::now() and
+// cheaper to read; see detail/tsc_clock.hpp), else std::chrono::steady_clock::now() itself.
 class SystemClock final : public Clock {
  public:
   TimePoint now() const noexcept override { return detail::steady_now(); }

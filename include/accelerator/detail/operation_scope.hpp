@@ -8,8 +8,8 @@
 //
 // Cost without a tracer or logger (the default): two clock reads (detail::steady_now(), a
 // counter read where the hardware allows; one when the caller shares its own, see started() and
-// finish_at()), one histogram record (relaxed atomics), and a
-// null check each for the span and the log. No allocation, no lock.
+// finish_at()), one histogram record (relaxed atomics), and a null check each for the span and
+// the log. No allocation, no lock.
 // Thread-safety: a scope belongs to one coroutine; Observers is immutable after build().
 #pragma once
 
